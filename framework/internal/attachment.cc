@@ -1,0 +1,401 @@
+#include "buffered_pipe/internal/attachment.h"
+
+#include <pthread.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "buffered_pipe/deadline.h"
+#include "buffered_pipe/internal/process_identity.h"
+#include "buffered_pipe/internal/wait.h"
+
+namespace buffered_pipe::internal {
+namespace {
+
+// Every Attachment of this process, for the fork handlers. Leaked on purpose:
+// it must outlive static destructors that may still close ends.
+struct Registry {
+  std::mutex mutex;
+  std::vector<Attachment*> attachments;
+};
+
+Registry& GetRegistry() {
+  static Registry* registry = new Registry();
+  return *registry;
+}
+
+void PrepareForkHandler() {
+  Registry& registry = GetRegistry();
+  registry.mutex.lock();  // held across fork(); released in both processes
+  for (Attachment* attachment : registry.attachments) attachment->PrepareFork();
+}
+
+void ParentForkHandler() {
+  Registry& registry = GetRegistry();
+  for (Attachment* attachment : registry.attachments) attachment->ParentAfterFork();
+  registry.mutex.unlock();
+}
+
+void ChildForkHandler() {
+  ResetCurrentProcessAfterFork();
+  Registry& registry = GetRegistry();
+  for (Attachment* attachment : registry.attachments) attachment->ChildAfterFork();
+  registry.mutex.unlock();
+}
+
+void InstallForkHandlers() {
+  static std::once_flag once;
+  std::call_once(once, [] { pthread_atfork(PrepareForkHandler, ParentForkHandler, ChildForkHandler); });
+}
+
+// Subtracts `amount` from a shared counter without going below zero (the
+// counter lives in untrusted memory).
+void SaturatingSubtract(std::atomic<std::uint32_t>& counter, std::uint32_t amount) {
+  if (amount == 0) return;
+  std::uint32_t current = counter.load(std::memory_order_relaxed);
+  // seq_cst: closing the last end is a state change that parked waiters
+  // re-check (end of stream / broken pipe).
+  while (!counter.compare_exchange_weak(current, current > amount ? current - amount : 0,
+                                        std::memory_order_seq_cst)) {
+  }
+}
+
+}  // namespace
+
+Attachment::Attachment(Segment segment) : segment_(std::move(segment)) {
+  for (std::uint32_t i = 0; i < segment_.spec().ring_count; ++i) {
+    rings_[i] = std::make_unique<Ring>(segment_.ring(i), this);
+  }
+}
+
+absl::StatusOr<std::shared_ptr<Attachment>> Attachment::Attach(Segment segment) {
+  InstallForkHandlers();
+  std::shared_ptr<Attachment> attachment(new Attachment(std::move(segment)));
+  {
+    Registry& registry = GetRegistry();
+    std::lock_guard<std::mutex> lock(registry.mutex);
+    if (absl::Status status = attachment->TakeSlot(); !status.ok()) return status;
+    registry.attachments.push_back(attachment.get());
+  }
+  if (attachment->segment_.is_named()) {
+    // SYNC POINT READ (Dekker with the last closer, see LeaveSegment): our
+    // slot is taken (seq_cst) before this seq_cst load.
+    auto& lifecycle = attachment->segment_.header().lifecycle;
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    while (lifecycle.load(std::memory_order_seq_cst) ==
+               static_cast<std::uint32_t>(Lifecycle::kUnlinking) &&
+           std::chrono::steady_clock::now() < give_up) {
+      std::this_thread::sleep_for(std::chrono::microseconds(100));
+    }
+    if (lifecycle.load(std::memory_order_seq_cst) != static_cast<std::uint32_t>(Lifecycle::kReady)) {
+      return absl::NotFoundError(
+          absl::StrCat("pipe \"", attachment->segment_.name(), "\" is being removed"));
+    }
+  }
+  return attachment;
+}
+
+Attachment::~Attachment() { LeaveSegment(); }
+
+absl::Status Attachment::TakeSlot() {
+  const ProcessIdentity me = CurrentProcess();
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    for (std::uint32_t candidate = 1; candidate <= kProcessSlotCount; ++candidate) {
+      ProcessSlot& slot = segment_.slot(candidate);
+      std::uint64_t observed = slot.state.load(std::memory_order_acquire);
+      if (slot_state::Tag(observed) != SlotTag::kFree) continue;
+      const std::uint32_t generation = slot_state::Generation(observed) + 1;
+      // SYNC POINT WRITE: records our pid in the same step that takes the
+      // slot, so a crash right after leaves a slot that can be reaped.
+      if (!slot.state.compare_exchange_strong(
+              observed, slot_state::Make(generation, SlotTag::kClaiming, me.pid),
+              std::memory_order_seq_cst)) {
+        continue;
+      }
+      // Relaxed: published by the seq_cst store of the ALIVE state below.
+      slot.start_time.store(me.start_time, std::memory_order_relaxed);
+      slot.reserved_at_ns.store(0, std::memory_order_relaxed);
+      for (std::uint32_t ring = 0; ring < kMaxRings; ++ring) {
+        slot.senders[ring].store(local_senders_[ring], std::memory_order_relaxed);
+        slot.receivers[ring].store(local_receivers_[ring], std::memory_order_relaxed);
+      }
+      slot.state.store(slot_state::Make(generation, SlotTag::kAlive, me.pid),
+                       std::memory_order_seq_cst);
+      for (std::uint32_t ring = 0; ring < segment_.spec().ring_count; ++ring) {
+        // seq_cst: new ends are a state change blocked callers may re-check.
+        rings_[ring]->control().senders_open.fetch_add(local_senders_[ring],
+                                                       std::memory_order_seq_cst);
+        rings_[ring]->control().receivers_open.fetch_add(local_receivers_[ring],
+                                                         std::memory_order_seq_cst);
+      }
+      owner_.store(candidate, std::memory_order_relaxed);
+      registered_pid_ = me.pid;
+      return absl::OkStatus();
+    }
+    if (ReapDeadProcesses() == 0) break;
+  }
+  owner_.store(0, std::memory_order_relaxed);
+  return absl::ResourceExhaustedError(
+      absl::StrCat("all ", kProcessSlotCount, " process slots of the pipe are in use"));
+}
+
+absl::Status Attachment::AddEnd(EndRoles roles) {
+  std::lock_guard<std::mutex> lock(GetRegistry().mutex);
+  const std::uint32_t me = owner();
+  if (me == 0) return absl::ResourceExhaustedError("this process has no slot in the pipe");
+  ProcessSlot& slot = segment_.slot(me);
+  if (roles.send_ring >= 0) {
+    ++local_senders_[roles.send_ring];
+    slot.senders[roles.send_ring].fetch_add(1, std::memory_order_relaxed);
+    rings_[roles.send_ring]->control().senders_open.fetch_add(1, std::memory_order_seq_cst);
+  }
+  if (roles.receive_ring >= 0) {
+    ++local_receivers_[roles.receive_ring];
+    slot.receivers[roles.receive_ring].fetch_add(1, std::memory_order_relaxed);
+    rings_[roles.receive_ring]->control().receivers_open.fetch_add(1, std::memory_order_seq_cst);
+  }
+  return absl::OkStatus();
+}
+
+void Attachment::RemoveEnd(EndRoles roles) {
+  {
+    std::lock_guard<std::mutex> lock(GetRegistry().mutex);
+    const std::uint32_t me = owner();
+    if (roles.send_ring >= 0 && local_senders_[roles.send_ring] > 0) {
+      --local_senders_[roles.send_ring];
+      if (me != 0) SaturatingSubtract(segment_.slot(me).senders[roles.send_ring], 1);
+      SaturatingSubtract(rings_[roles.send_ring]->control().senders_open, 1);
+    }
+    if (roles.receive_ring >= 0 && local_receivers_[roles.receive_ring] > 0) {
+      --local_receivers_[roles.receive_ring];
+      if (me != 0) SaturatingSubtract(segment_.slot(me).receivers[roles.receive_ring], 1);
+      SaturatingSubtract(rings_[roles.receive_ring]->control().receivers_open, 1);
+    }
+  }
+  // Blocked callers may now see end of stream or a broken pipe.
+  if (roles.send_ring >= 0) rings_[roles.send_ring]->WakeAll();
+  if (roles.receive_ring >= 0) rings_[roles.receive_ring]->WakeAll();
+}
+
+absl::Status Attachment::RegisterProcess() {
+  std::lock_guard<std::mutex> lock(GetRegistry().mutex);
+  const ProcessIdentity me = CurrentProcess();
+  const std::uint32_t current = owner();
+  if (current != 0 && registered_pid_ == me.pid) {
+    const std::uint64_t state = segment_.slot(current).state.load(std::memory_order_acquire);
+    if (slot_state::Tag(state) == SlotTag::kAlive && slot_state::Pid(state) == me.pid) {
+      return absl::OkStatus();
+    }
+  }
+  // A new process (created without the fork handlers) or a slot we lost:
+  // take a slot of our own with the ends this process holds.
+  return TakeSlot();
+}
+
+bool Attachment::IsSlotAlive(std::uint32_t slot_owner) const {
+  if (slot_owner == 0 || slot_owner > kProcessSlotCount) return false;
+  return IsSlotOccupantAlive(segment_.slot(slot_owner));
+}
+
+bool IsSlotOccupantAlive(const ProcessSlot& slot) {
+  const std::uint64_t state = slot.state.load(std::memory_order_acquire);
+  const std::uint32_t pid = slot_state::Pid(state);
+  // Relaxed: published by the state store we acquired.
+  const std::uint64_t start_time = slot.start_time.load(std::memory_order_relaxed);
+  switch (slot_state::Tag(state)) {
+    case SlotTag::kFree:
+      return false;
+    case SlotTag::kClaiming:
+    case SlotTag::kReaping:
+      return IsProcessAlive(pid, 0);
+    case SlotTag::kAlive:
+      return IsProcessAlive(pid, start_time);
+    case SlotTag::kReserved: {
+      const std::int64_t age =
+          Deadline::NowNanoseconds() - slot.reserved_at_ns.load(std::memory_order_relaxed);
+      return age < kForkReservationTimeoutNs && IsProcessAlive(pid, start_time);
+    }
+  }
+  return false;  // an unknown tag: corrupted, treat as dead so it is reclaimed
+}
+
+bool Attachment::Reap(std::uint32_t slot_owner, std::uint64_t observed_state) {
+  ProcessSlot& slot = segment_.slot(slot_owner);
+  const std::uint32_t generation = slot_state::Generation(observed_state);
+  std::uint64_t expected = observed_state;
+  // SYNC POINT WRITE: one reaper at a time; a reaper that dies leaves a
+  // REAPING slot with its own pid, which the next reaper takes over.
+  if (!slot.state.compare_exchange_strong(
+          expected, slot_state::Make(generation, SlotTag::kReaping, CurrentProcess().pid),
+          std::memory_order_seq_cst)) {
+    return false;
+  }
+  for (std::uint32_t ring = 0; ring < segment_.spec().ring_count; ++ring) {
+    rings_[ring]->ResolveDeadOwner(slot_owner);
+  }
+  for (std::uint32_t ring = 0; ring < segment_.spec().ring_count; ++ring) {
+    // exchange: idempotent if a later reaper repeats this after our death.
+    SaturatingSubtract(rings_[ring]->control().senders_open,
+                       slot.senders[ring].exchange(0, std::memory_order_relaxed));
+    SaturatingSubtract(rings_[ring]->control().receivers_open,
+                       slot.receivers[ring].exchange(0, std::memory_order_relaxed));
+  }
+  slot.start_time.store(0, std::memory_order_relaxed);
+  slot.reserved_at_ns.store(0, std::memory_order_relaxed);
+  // The claims are resolved: the slot (and its owner id) may be reused.
+  slot.state.store(slot_state::Make(generation, SlotTag::kFree, 0), std::memory_order_seq_cst);
+  for (std::uint32_t ring = 0; ring < segment_.spec().ring_count; ++ring) rings_[ring]->WakeAll();
+  return true;
+}
+
+int Attachment::ReapDeadProcesses() {
+  int reaped = 0;
+  const std::uint32_t me = owner();
+  for (std::uint32_t candidate = 1; candidate <= kProcessSlotCount; ++candidate) {
+    if (candidate == me) continue;
+    const std::uint64_t state = segment_.slot(candidate).state.load(std::memory_order_acquire);
+    if (slot_state::Tag(state) == SlotTag::kFree) continue;
+    if (IsSlotAlive(candidate)) continue;
+    if (Reap(candidate, state)) ++reaped;
+  }
+  return reaped;
+}
+
+void Attachment::PollPeers() {
+  if (static_cast<std::uint32_t>(getpid()) != registered_pid_) {
+    // A child made without fork(): it must not act under its parent's id.
+    (void)RegisterProcess();
+  }
+  auto& last_scan = segment_.header().last_reap_scan_ns;
+  const std::int64_t now = Deadline::NowNanoseconds();
+  // Relaxed: only a rate limit; a lost race means one scan more or less.
+  std::int64_t previous = last_scan.load(std::memory_order_relaxed);
+  if (now - previous < kPollIntervalNs) return;
+  if (!last_scan.compare_exchange_strong(previous, now, std::memory_order_relaxed)) return;
+  ReapDeadProcesses();
+}
+
+bool Attachment::AnySlotOccupied() const {
+  for (std::uint32_t candidate = 1; candidate <= kProcessSlotCount; ++candidate) {
+    // seq_cst: part of the Dekker pairing between the last closer and an opener.
+    if (slot_state::Tag(segment_.slot(candidate).state.load(std::memory_order_seq_cst)) !=
+        SlotTag::kFree) {
+      return true;
+    }
+  }
+  return false;
+}
+
+void Attachment::LeaveSegment() {
+  {
+    Registry& registry = GetRegistry();
+    std::lock_guard<std::mutex> lock(registry.mutex);
+    auto& list = registry.attachments;
+    list.erase(std::remove(list.begin(), list.end(), this), list.end());
+    const std::uint32_t me = owner();
+    if (me != 0) {
+      ProcessSlot& slot = segment_.slot(me);
+      std::uint64_t state = slot.state.load(std::memory_order_acquire);
+      if (slot_state::Tag(state) == SlotTag::kAlive &&
+          slot_state::Pid(state) == CurrentProcess().pid) {
+        for (std::uint32_t ring = 0; ring < segment_.spec().ring_count; ++ring) {
+          SaturatingSubtract(rings_[ring]->control().senders_open,
+                             slot.senders[ring].exchange(0, std::memory_order_relaxed));
+          SaturatingSubtract(rings_[ring]->control().receivers_open,
+                             slot.receivers[ring].exchange(0, std::memory_order_relaxed));
+        }
+        slot.start_time.store(0, std::memory_order_relaxed);
+        slot.state.compare_exchange_strong(
+            state, slot_state::Make(slot_state::Generation(state), SlotTag::kFree, 0),
+            std::memory_order_seq_cst);
+      }
+      owner_.store(0, std::memory_order_relaxed);
+    }
+  }
+  for (std::uint32_t ring = 0; ring < segment_.spec().ring_count; ++ring) rings_[ring]->WakeAll();
+  if (!segment_.is_named() || (segment_.spec().flags & kRemoveWhenUnused) == 0) return;
+  // The last process to leave removes the name. Crashed processes do not
+  // count: reap them first.
+  ReapDeadProcesses();
+  if (AnySlotOccupied()) return;
+  auto& lifecycle = segment_.header().lifecycle;
+  std::uint32_t ready = static_cast<std::uint32_t>(Lifecycle::kReady);
+  // SYNC POINT WRITE (Dekker with Attach): announce, then look again.
+  if (!lifecycle.compare_exchange_strong(ready, static_cast<std::uint32_t>(Lifecycle::kUnlinking),
+                                         std::memory_order_seq_cst)) {
+    return;
+  }
+  if (AnySlotOccupied()) {
+    lifecycle.store(static_cast<std::uint32_t>(Lifecycle::kReady), std::memory_order_seq_cst);
+    return;
+  }
+  segment_.UnlinkNameIfOurs();
+  lifecycle.store(static_cast<std::uint32_t>(Lifecycle::kUnlinked), std::memory_order_seq_cst);
+}
+
+void Attachment::PrepareFork() {
+  child_slot_ = 0;
+  const std::uint32_t me = owner();
+  if (me == 0) return;
+  const ProcessIdentity parent = CurrentProcess();
+  for (std::uint32_t candidate = 1; candidate <= kProcessSlotCount; ++candidate) {
+    ProcessSlot& slot = segment_.slot(candidate);
+    std::uint64_t observed = slot.state.load(std::memory_order_acquire);
+    if (slot_state::Tag(observed) != SlotTag::kFree) continue;
+    const std::uint32_t generation = slot_state::Generation(observed) + 1;
+    if (!slot.state.compare_exchange_strong(
+            observed, slot_state::Make(generation, SlotTag::kReserved, parent.pid),
+            std::memory_order_seq_cst)) {
+      continue;
+    }
+    slot.start_time.store(parent.start_time, std::memory_order_relaxed);
+    slot.reserved_at_ns.store(Deadline::NowNanoseconds(), std::memory_order_relaxed);
+    for (std::uint32_t ring = 0; ring < segment_.spec().ring_count; ++ring) {
+      slot.senders[ring].store(local_senders_[ring], std::memory_order_relaxed);
+      slot.receivers[ring].store(local_receivers_[ring], std::memory_order_relaxed);
+      // The child's copies of our ends count from before the fork on.
+      rings_[ring]->control().senders_open.fetch_add(local_senders_[ring],
+                                                     std::memory_order_seq_cst);
+      rings_[ring]->control().receivers_open.fetch_add(local_receivers_[ring],
+                                                       std::memory_order_seq_cst);
+    }
+    child_slot_ = candidate;
+    return;
+  }
+}
+
+void Attachment::ParentAfterFork() { child_slot_ = 0; }
+
+void Attachment::ChildAfterFork() {
+  const std::uint32_t reserved = child_slot_;
+  child_slot_ = 0;
+  const ProcessIdentity me = CurrentProcess();
+  if (reserved != 0) {
+    ProcessSlot& slot = segment_.slot(reserved);
+    std::uint64_t observed = slot.state.load(std::memory_order_acquire);
+    if (slot_state::Tag(observed) == SlotTag::kReserved &&
+        slot_state::Pid(observed) == registered_pid_) {
+      const std::uint32_t generation = slot_state::Generation(observed);
+      if (slot.state.compare_exchange_strong(
+              observed, slot_state::Make(generation, SlotTag::kClaiming, me.pid),
+              std::memory_order_seq_cst)) {
+        slot.start_time.store(me.start_time, std::memory_order_relaxed);
+        slot.reserved_at_ns.store(0, std::memory_order_relaxed);
+        slot.state.store(slot_state::Make(generation, SlotTag::kAlive, me.pid),
+                         std::memory_order_seq_cst);
+        owner_.store(reserved, std::memory_order_relaxed);
+        registered_pid_ = me.pid;
+        return;
+      }
+    }
+  }
+  // No reservation (table full) or it was reaped: register afresh.
+  (void)TakeSlot();
+}
+
+}  // namespace buffered_pipe::internal

@@ -1,0 +1,75 @@
+#include "buffered_pipe/internal/endpoint.h"
+
+namespace buffered_pipe::internal {
+
+Endpoint& Endpoint::operator=(Endpoint&& other) noexcept {
+  if (this != &other) {
+    (void)Close();
+    attachment_ = std::move(other.attachment_);
+    roles_ = std::exchange(other.roles_, EndRoles{});
+    closed_.store(other.closed_.exchange(false, std::memory_order_relaxed),
+                  std::memory_order_relaxed);
+  }
+  return *this;
+}
+
+Endpoint::~Endpoint() { (void)Close(); }
+
+absl::StatusOr<Endpoint> Endpoint::Open(std::shared_ptr<Attachment> attachment, EndRoles roles) {
+  if (absl::Status status = attachment->AddEnd(roles); !status.ok()) return status;
+  Endpoint endpoint;
+  endpoint.attachment_ = std::move(attachment);
+  endpoint.roles_ = roles;
+  return endpoint;
+}
+
+EndRoles Endpoint::RolesOfSide(std::uint32_t ring_count, int side) {
+  if (ring_count == 1) return side == 0 ? EndRoles{-1, 0} : EndRoles{0, -1};
+  // Ring 0 carries messages from side 1 to side 0, ring 1 the other way.
+  return side == 0 ? EndRoles{1, 0} : EndRoles{0, 1};
+}
+
+absl::StatusOr<std::pair<Endpoint, Endpoint>> Endpoint::OpenPair(
+    std::shared_ptr<Attachment> attachment) {
+  const std::uint32_t rings = attachment->ring_count();
+  absl::StatusOr<Endpoint> first = Open(attachment, RolesOfSide(rings, 0));
+  if (!first.ok()) return first.status();
+  absl::StatusOr<Endpoint> second = Open(std::move(attachment), RolesOfSide(rings, 1));
+  if (!second.ok()) return second.status();
+  return std::make_pair(std::move(*first), std::move(*second));
+}
+
+absl::Status Endpoint::CheckUsable() const {
+  if (attachment_ == nullptr) {
+    return absl::InvalidArgumentError("this end is empty (moved from or default-constructed)");
+  }
+  if (closed_.load(std::memory_order_acquire)) return absl::CancelledError("this end is closed");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Ring*> Endpoint::SendRing() const {
+  if (absl::Status status = CheckUsable(); !status.ok()) return status;
+  if (roles_.send_ring < 0) return absl::InvalidArgumentError("this end can only receive");
+  return &attachment_->ring(static_cast<std::uint32_t>(roles_.send_ring));
+}
+
+absl::StatusOr<Ring*> Endpoint::ReceiveRing() const {
+  if (absl::Status status = CheckUsable(); !status.ok()) return status;
+  if (roles_.receive_ring < 0) return absl::InvalidArgumentError("this end can only send");
+  return &attachment_->ring(static_cast<std::uint32_t>(roles_.receive_ring));
+}
+
+absl::Status Endpoint::Close() {
+  if (attachment_ == nullptr) return absl::OkStatus();
+  // seq_cst: blocked callers on this end re-check the flag after parking.
+  if (closed_.exchange(true, std::memory_order_seq_cst)) return absl::OkStatus();
+  attachment_->RemoveEnd(roles_);  // also wakes every waiter of its rings
+  return absl::OkStatus();
+}
+
+absl::Status Endpoint::RegisterProcess() {
+  if (absl::Status status = CheckUsable(); !status.ok()) return status;
+  return attachment_->RegisterProcess();
+}
+
+}  // namespace buffered_pipe::internal

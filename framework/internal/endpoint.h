@@ -1,0 +1,70 @@
+// Endpoint: what every kind of pipe end (generic, static, typed) has in
+// common: the attachment to its segment, the rings it sends on and receives
+// from, and its open/closed state.
+//
+// Thread-safety: any number of threads may call the const members and
+// Close() at once; moving and destroying must not race with other calls.
+
+#ifndef BUFFERED_PIPE_INTERNAL_ENDPOINT_H_
+#define BUFFERED_PIPE_INTERNAL_ENDPOINT_H_
+
+#include <atomic>
+#include <memory>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "buffered_pipe/deadline.h"
+#include "buffered_pipe/internal/attachment.h"
+#include "buffered_pipe/internal/ring.h"
+
+namespace buffered_pipe::internal {
+
+class Endpoint {
+ public:
+  Endpoint() = default;
+  Endpoint(Endpoint&& other) noexcept { *this = std::move(other); }
+  Endpoint& operator=(Endpoint&& other) noexcept;
+  Endpoint(const Endpoint&) = delete;
+  Endpoint& operator=(const Endpoint&) = delete;
+  ~Endpoint();
+
+  // Opens an end with `roles` on `attachment` (counts it in the segment).
+  static absl::StatusOr<Endpoint> Open(std::shared_ptr<Attachment> attachment, EndRoles roles);
+
+  // Builds the two ends of a pipe over a fresh attachment: for one ring,
+  // (receiving end, sending end); for two rings, two ends that each send on
+  // one ring and receive from the other.
+  static absl::StatusOr<std::pair<Endpoint, Endpoint>> OpenPair(
+      std::shared_ptr<Attachment> attachment);
+  // Roles of side 0 or 1 of a pipe with `ring_count` rings.
+  static EndRoles RolesOfSide(std::uint32_t ring_count, int side);
+
+  bool is_open() const {
+    return attachment_ != nullptr && !closed_.load(std::memory_order_acquire);
+  }
+  bool can_send() const { return roles_.send_ring >= 0; }
+  bool can_receive() const { return roles_.receive_ring >= 0; }
+
+  // The ring to send on / receive from, or the reason this end cannot.
+  absl::StatusOr<Ring*> SendRing() const;
+  absl::StatusOr<Ring*> ReceiveRing() const;
+  CallContext Context(const Deadline& deadline) const { return CallContext{deadline, &closed_}; }
+
+  // Idempotent. Wakes callers blocked on this end (they return Cancelled).
+  absl::Status Close();
+  absl::Status RegisterProcess();
+
+  const std::shared_ptr<Attachment>& attachment() const { return attachment_; }
+
+ private:
+  absl::Status CheckUsable() const;
+
+  std::shared_ptr<Attachment> attachment_;
+  EndRoles roles_;
+  std::atomic<bool> closed_{false};
+};
+
+}  // namespace buffered_pipe::internal
+
+#endif  // BUFFERED_PIPE_INTERNAL_ENDPOINT_H_

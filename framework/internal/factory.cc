@@ -1,0 +1,74 @@
+#include "buffered_pipe/internal/factory.h"
+
+#include <sys/mman.h>
+
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace buffered_pipe::internal {
+
+absl::StatusOr<std::shared_ptr<Attachment>> CreateAnonymousAttachment(const SegmentSpec& spec) {
+  absl::StatusOr<Segment> segment = Segment::CreateAnonymous(spec);
+  if (!segment.ok()) return segment.status();
+  return Attachment::Attach(std::move(*segment));
+}
+
+absl::StatusOr<bool> IsNamedSegmentStale(const std::string& name) {
+  absl::StatusOr<Segment> segment = Segment::OpenNamed(name);
+  if (!segment.ok()) return segment.status();
+  bool used = false;
+  for (std::uint32_t owner = 1; owner <= kProcessSlotCount; ++owner) {
+    const ProcessSlot& slot = segment->slot(owner);
+    if (slot_state::Tag(slot.state.load(std::memory_order_acquire)) == SlotTag::kFree) continue;
+    used = true;
+    if (IsSlotOccupantAlive(slot)) return false;
+  }
+  return used;
+}
+
+absl::StatusOr<std::shared_ptr<Attachment>> CreateNamedAttachment(const std::string& name,
+                                                                  SegmentSpec spec,
+                                                                  const NamedCreation& creation) {
+  if (creation.remove_when_unused) spec.flags |= kRemoveWhenUnused;
+  absl::StatusOr<Segment> segment = Segment::CreateNamed(name, spec, creation.mode);
+  if (absl::IsAlreadyExists(segment.status()) && creation.replace_stale) {
+    absl::StatusOr<bool> stale = IsNamedSegmentStale(name);
+    if (stale.ok() && *stale) {
+      absl::StatusOr<Segment> old = Segment::OpenNamed(name);
+      if (old.ok()) old->UnlinkNameIfOurs();
+      segment = Segment::CreateNamed(name, spec, creation.mode);
+    }
+  }
+  if (!segment.ok()) return segment.status();
+  return Attachment::Attach(std::move(*segment));
+}
+
+absl::StatusOr<std::shared_ptr<Attachment>> OpenNamedAttachment(const std::string& name,
+                                                                SegmentKind kind) {
+  absl::StatusOr<Segment> segment = Segment::OpenNamed(name);
+  if (!segment.ok()) return segment.status();
+  if (segment->spec().kind != kind) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "\"", name, "\" is a ", segment->spec().kind == SegmentKind::kStatic ? "static" : "generic",
+        " pipe, not a ", kind == SegmentKind::kStatic ? "static" : "generic", " one"));
+  }
+  return Attachment::Attach(std::move(*segment));
+}
+
+absl::Status RemoveSegmentName(const std::string& name) {
+  if (absl::Status status = ValidatePipeName(name); !status.ok()) return status;
+  if (shm_unlink(("/" + name).c_str()) != 0) {
+    const int error = errno;
+    if (error == ENOENT) return absl::NotFoundError(absl::StrCat("no pipe named \"", name, "\""));
+    if (error == EACCES || error == EPERM) {
+      return absl::PermissionDeniedError(absl::StrCat("cannot remove \"", name, "\": ", std::strerror(error)));
+    }
+    return absl::UnavailableError(absl::StrCat("cannot remove \"", name, "\": ", std::strerror(error)));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace buffered_pipe::internal

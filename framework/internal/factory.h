@@ -1,0 +1,44 @@
+// Making and opening the attachments behind every kind of pipe (generic,
+// static, typed): anonymous segments, named segments with their creation
+// rules, and stale-name detection. Shared so that no pipe kind repeats it.
+
+#ifndef BUFFERED_PIPE_INTERNAL_FACTORY_H_
+#define BUFFERED_PIPE_INTERNAL_FACTORY_H_
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "buffered_pipe/internal/attachment.h"
+#include "buffered_pipe/internal/segment.h"
+
+namespace buffered_pipe::internal {
+
+struct NamedCreation {
+  mode_t mode = 0600;
+  bool remove_when_unused = true;
+  bool replace_stale = true;
+};
+
+absl::StatusOr<std::shared_ptr<Attachment>> CreateAnonymousAttachment(const SegmentSpec& spec);
+
+absl::StatusOr<std::shared_ptr<Attachment>> CreateNamedAttachment(const std::string& name,
+                                                                  SegmentSpec spec,
+                                                                  const NamedCreation& creation);
+
+// Opens a named segment and checks that it is of `kind`.
+absl::StatusOr<std::shared_ptr<Attachment>> OpenNamedAttachment(const std::string& name,
+                                                                SegmentKind kind);
+
+// A named segment is stale when processes used it and every one of them is
+// dead (so nobody will ever close it normally and remove its name).
+absl::StatusOr<bool> IsNamedSegmentStale(const std::string& name);
+
+absl::Status RemoveSegmentName(const std::string& name);
+
+}  // namespace buffered_pipe::internal
+
+#endif  // BUFFERED_PIPE_INTERNAL_FACTORY_H_

@@ -1,0 +1,37 @@
+// Who a process is, in a way that survives pid reuse: its pid and its start
+// time (clock ticks after boot, field 22 of /proc/<pid>/stat).
+//
+// All processes that share a pipe must share a pid namespace and see the same
+// /proc (the normal case on one machine).
+
+#ifndef BUFFERED_PIPE_INTERNAL_PROCESS_IDENTITY_H_
+#define BUFFERED_PIPE_INTERNAL_PROCESS_IDENTITY_H_
+
+#include <cstdint>
+
+namespace buffered_pipe::internal {
+
+struct ProcessIdentity {
+  std::uint32_t pid = 0;
+  std::uint64_t start_time = 0;
+};
+
+// The calling process. Reads /proc once per process (again after fork).
+// Async-signal-safe after the first call in a process, so usable in
+// pthread_atfork child handlers (it allocates nothing).
+ProcessIdentity CurrentProcess();
+
+// Forgets the cached identity; called in a forked child.
+void ResetCurrentProcessAfterFork();
+
+// True unless the process is known to be gone: no such pid, a zombie, or a
+// different start time (the pid was reused). `start_time` 0 skips that check.
+// Async-signal-safe (open/read/close only).
+bool IsProcessAlive(std::uint32_t pid, std::uint64_t start_time);
+
+// Reads the start time of `pid`; 0 if it does not exist.
+std::uint64_t ReadStartTime(std::uint32_t pid);
+
+}  // namespace buffered_pipe::internal
+
+#endif  // BUFFERED_PIPE_INTERNAL_PROCESS_IDENTITY_H_

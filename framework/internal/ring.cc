@@ -1,0 +1,821 @@
+#include "buffered_pipe/internal/ring.h"
+
+#include <algorithm>
+#include <cstring>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace buffered_pipe::internal {
+namespace {
+
+absl::Status BrokenPipeError() {
+  return absl::FailedPreconditionError("broken pipe: every receiving end is closed");
+}
+absl::Status EndOfStreamError() {
+  return absl::OutOfRangeError("end of stream: every sending end is closed");
+}
+absl::Status ClosedError() { return absl::CancelledError("this end is closed"); }
+absl::Status StreamAbortedError() {
+  return absl::AbortedError("the sender abandoned the message while streaming it");
+}
+
+}  // namespace
+
+std::uint64_t NewStreamToken(std::uint32_t owner) {
+  // Relaxed: the counter only has to hand out distinct values in this
+  // process; the owner id makes tokens of different processes distinct.
+  static std::atomic<std::uint64_t> next_nonce{1};
+  const std::uint64_t nonce =
+      next_nonce.fetch_add(1, std::memory_order_relaxed) & ((std::uint64_t{1} << 48) - 1);
+  return token::Make(nonce == 0 ? 1 : nonce, owner);
+}
+
+Ring::Ring(const RingView& view, RingClient* client)
+    : spec_(view.spec),
+      control_(view.control),
+      cells_(view.cells),
+      data_(view.data),
+      data_size_(view.spec.block_count * view.spec.block_size),
+      client_(client) {}
+
+absl::Status Ring::Corrupt(const char* what) const {
+  return absl::DataLossError(absl::StrCat("shared memory is corrupted: ", what));
+}
+
+std::uint64_t Ring::BlocksFor(std::uint64_t payload_bytes) const {
+  return std::max<std::uint64_t>(1, (payload_bytes + spec_.block_size - 1) / spec_.block_size);
+}
+
+absl::Status Ring::ValidateExtent(std::uint64_t extent_word) const {
+  const std::uint64_t blocks = extent::Blocks(extent_word);
+  if (blocks == 0 || blocks > spec_.max_frame_blocks) return Corrupt("frame length out of range");
+  if (extent::Bytes(extent_word) > blocks * spec_.block_size) {
+    return Corrupt("frame payload larger than its blocks");
+  }
+  return absl::OkStatus();
+}
+
+// --- Copies ----------------------------------------------------------------
+
+std::span<std::byte> Ring::Contiguous(std::uint64_t position, std::uint64_t offset,
+                                      std::uint64_t size) const {
+  std::uint64_t start = (position & (spec_.block_count - 1)) * spec_.block_size + offset;
+  if (start >= data_size_) start -= data_size_;
+  return {data_ + start, static_cast<std::size_t>(std::min(size, data_size_ - start))};
+}
+
+void Ring::CopyIn(std::uint64_t position, std::uint64_t offset, const std::byte* source,
+                  std::uint64_t size) const {
+  const std::span<std::byte> first = Contiguous(position, offset, size);
+  std::memcpy(first.data(), source, first.size());
+  if (first.size() < size) std::memcpy(data_, source + first.size(), size - first.size());
+}
+
+void Ring::CopyOut(std::uint64_t position, std::uint64_t offset, std::byte* target,
+                   std::uint64_t size) const {
+  const std::span<std::byte> first = Contiguous(position, offset, size);
+  std::memcpy(target, first.data(), first.size());
+  if (first.size() < size) std::memcpy(target + first.size(), data_, size - first.size());
+}
+
+// --- Claiming ----------------------------------------------------------------
+
+absl::StatusOr<std::uint64_t> Ring::AdvanceReleased(std::uint64_t tail) {
+  // SYNC POINT READ: acquire pairs with the acq_rel CAS of other walkers.
+  std::uint64_t released = control_->released.load(std::memory_order_acquire);
+  for (std::uint64_t steps = 0; steps <= spec_.capacity_blocks && released < tail; ++steps) {
+    Cell& cell = CellAt(released);
+    // SYNC POINT READ: seq_cst pairs with the receiver's RELEASED exchange
+    // (also the Dekker re-check of a parked sender); acquire would order the
+    // receiver's reads of the payload before our reuse of its blocks.
+    if (cell.stamp.load(std::memory_order_seq_cst) !=
+        stamp::Make(released, 0, CellState::kReleased)) {
+      break;
+    }
+    // Relaxed: written by the frame's claimer before its commit, which the
+    // receiver acquired before its RELEASED exchange, which we acquired above.
+    const std::uint64_t extent_word = cell.extent.load(std::memory_order_relaxed);
+    if (absl::Status status = ValidateExtent(extent_word); !status.ok()) return status;
+    std::uint64_t expected = released;
+    // acq_rel: senders that read the new `released` may overwrite the blocks.
+    if (control_->released.compare_exchange_strong(expected,
+                                                   released + extent::Blocks(extent_word),
+                                                   std::memory_order_acq_rel)) {
+      released += extent::Blocks(extent_word);
+    } else {
+      released = expected;  // another sender walked further; continue from there
+    }
+  }
+  return released;
+}
+
+Step Ring::TryClaim(std::uint64_t blocks, std::uint32_t owner, std::uint64_t writer_token,
+                    const CallContext& context, std::uint64_t* position, absl::Status* result) {
+  if (Cancelled(context)) {
+    *result = ClosedError();
+    return Step::kDone;
+  }
+  // seq_cst: part of the parked re-check; pairs with the last receiver's close.
+  if (control_->receivers_open.load(std::memory_order_seq_cst) == 0) {
+    *result = BrokenPipeError();
+    return Step::kDone;
+  }
+  // Another sender streams a long message: wait for it (its release wakes us).
+  const std::uint64_t writer = control_->stream_writer.load(std::memory_order_seq_cst);
+  if (writer != 0 && writer != writer_token) return Step::kBlocked;
+
+  // seq_cst (free on x86): keeps this re-check ordered in the parked protocol.
+  const std::uint64_t tail = control_->tail.load(std::memory_order_seq_cst);
+  std::uint64_t released = control_->released.load(std::memory_order_acquire);
+  if (released > tail || tail - released > spec_.capacity_blocks) {
+    // `released` is read after `tail`; both only grow, so a fresher
+    // `released` may pass a stale `tail`: look again before calling it corrupt.
+    if (control_->tail.load(std::memory_order_seq_cst) == tail) {
+      *result = Corrupt("tail and released positions are inconsistent");
+      return Step::kDone;
+    }
+    return Step::kRetry;
+  }
+  if (tail + blocks - released > spec_.capacity_blocks) {
+    absl::StatusOr<std::uint64_t> advanced = AdvanceReleased(tail);
+    if (!advanced.ok()) {
+      *result = advanced.status();
+      return Step::kDone;
+    }
+    released = *advanced;
+    if (tail + blocks > released + spec_.capacity_blocks) return Step::kBlocked;
+  }
+  if (tail + blocks >= stamp::kPositionLimit) {
+    *result = absl::ResourceExhaustedError("the ring's 2^53 positions are used up");
+    return Step::kDone;
+  }
+  Cell& cell = CellAt(tail);
+  std::uint64_t observed = cell.stamp.load(std::memory_order_seq_cst);
+  // A stamp at or beyond `tail`: another sender claimed it and is about to
+  // advance the tail (stamps of a cell only grow, see layout.h).
+  if (stamp::Position(observed) >= tail) return Step::kRetry;
+  // SYNC POINT WRITE: the claim. One CAS both takes the position and records
+  // the owner. seq_cst: a streaming sender takes its hold (seq_cst) and then
+  // claims; our seq_cst load of the hold below is ordered after this claim,
+  // so either we see its hold or it sees our claim (and queues behind it).
+  if (!cell.stamp.compare_exchange_strong(observed,
+                                          stamp::Make(tail, owner, CellState::kClaimed),
+                                          std::memory_order_seq_cst)) {
+    return Step::kRetry;
+  }
+  const std::uint64_t writer_now = control_->stream_writer.load(std::memory_order_seq_cst);
+  if (writer_now != 0 && writer_now != writer_token) {
+    // A stream began between our check and our claim: give the position back
+    // as one block of padding, so the stream's chunks stay together.
+    cell.extent.store(extent::Make(1, FrameKind::kSingle, 0), std::memory_order_relaxed);
+    control_->tail.store(tail + 1, std::memory_order_release);
+    (void)Publish(tail, owner, CellState::kPadding);
+    return Step::kBlocked;
+  }
+  // Relaxed: readers of the extent first acquire either the commit (receivers)
+  // or the tail store below (resolvers of a dead claim).
+  cell.extent.store(extent::Make(blocks, FrameKind::kSingle, 0), std::memory_order_relaxed);
+  // SYNC POINT WRITE: release publishes the extent to whoever reads tail > P.
+  control_->tail.store(tail + blocks, std::memory_order_release);
+  *position = tail;
+  *result = absl::OkStatus();
+  return Step::kDone;
+}
+
+absl::Status Ring::Claim(std::uint64_t blocks, std::uint32_t owner, std::uint64_t writer_token,
+                         const CallContext& context, std::uint64_t* position) {
+  return WaitLoop(
+      control_->space, context.deadline,
+      [&](absl::Status* result) {
+        return TryClaim(blocks, owner, writer_token, context, position, result);
+      },
+      [this] { client_->PollPeers(); });
+}
+
+absl::Status Ring::Publish(std::uint64_t position, std::uint32_t owner, CellState state) {
+  // SYNC POINT WRITE: commit (or padding). The exchange releases the payload
+  // and extent; seq_cst orders the load of `parked` in WakeParked after it.
+  const std::uint64_t previous =
+      CellAt(position).stamp.exchange(stamp::Make(position, 0, state), std::memory_order_seq_cst);
+  WakeParked(control_->data);
+  if (previous != stamp::Make(position, owner, CellState::kClaimed)) {
+    return Corrupt("a claimed frame changed under its owner");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<SendTransaction> Ring::BeginSend(std::uint64_t size, const CallContext& context) {
+  SendTransaction transaction;
+  transaction.context_ = context;
+  transaction.owner_ = client_->owner();
+  transaction.total_ = size;
+  if (size != kUnknownSize && size <= max_frame_payload()) {
+    const std::uint64_t blocks = BlocksFor(size);
+    if (absl::Status status =
+            Claim(blocks, transaction.owner_, 0, context, &transaction.position_);
+        !status.ok()) {
+      return status;
+    }
+    transaction.ring_ = this;
+    transaction.frame_blocks_ = blocks;
+    transaction.frame_capacity_ = blocks * spec_.block_size;
+    return transaction;
+  }
+  // A long message: take the writer hold, then stream chunks.
+  const std::uint64_t token = NewStreamToken(transaction.owner_);
+  absl::Status status = WaitLoop(
+      control_->space, context.deadline,
+      [&](absl::Status* result) {
+        if (Cancelled(context)) {
+          *result = ClosedError();
+          return Step::kDone;
+        }
+        if (control_->receivers_open.load(std::memory_order_seq_cst) == 0) {
+          *result = BrokenPipeError();
+          return Step::kDone;
+        }
+        std::uint64_t expected = 0;
+        // SYNC POINT WRITE: the hold; seq_cst, see TryClaim.
+        if (control_->stream_writer.compare_exchange_strong(expected, token,
+                                                            std::memory_order_seq_cst)) {
+          *result = absl::OkStatus();
+          return Step::kDone;
+        }
+        return Step::kBlocked;
+      },
+      [this] { client_->PollPeers(); });
+  if (!status.ok()) return status;
+  transaction.ring_ = this;
+  transaction.streaming_ = true;
+  transaction.first_chunk_ = true;
+  transaction.writer_token_ = token;
+  if (status = transaction.NextChunk(); !status.ok()) {
+    transaction.Abort();
+    return status;
+  }
+  return transaction;
+}
+
+void Ring::ReleaseWriterHold(std::uint64_t token) {
+  std::uint64_t expected = token;
+  // seq_cst: a state change that parked senders and receivers re-check.
+  control_->stream_writer.compare_exchange_strong(expected, 0, std::memory_order_seq_cst);
+  WakeParked(control_->data);
+  WakeParked(control_->space);
+}
+
+void Ring::ReleaseReaderHold(std::uint64_t token, std::uint64_t replacement) {
+  std::uint64_t expected = token;
+  // seq_cst: a state change that parked receivers re-check.
+  control_->stream_reader.compare_exchange_strong(expected, replacement,
+                                                  std::memory_order_seq_cst);
+  WakeParked(control_->data);
+}
+
+// --- SendTransaction -----------------------------------------------------------
+
+SendTransaction::SendTransaction(SendTransaction&& other) noexcept { *this = std::move(other); }
+
+SendTransaction& SendTransaction::operator=(SendTransaction&& other) noexcept {
+  if (this != &other) {
+    Abort();
+    ring_ = std::exchange(other.ring_, nullptr);
+    context_ = other.context_;
+    owner_ = other.owner_;
+    total_ = other.total_;
+    written_ = other.written_;
+    streaming_ = other.streaming_;
+    first_chunk_ = other.first_chunk_;
+    writer_token_ = other.writer_token_;
+    position_ = other.position_;
+    frame_blocks_ = other.frame_blocks_;
+    frame_capacity_ = other.frame_capacity_;
+    frame_used_ = other.frame_used_;
+  }
+  return *this;
+}
+
+absl::Status SendTransaction::NextChunk() {
+  const std::uint64_t header = first_chunk_ ? sizeof(StreamHeader) : 0;
+  std::uint64_t blocks = ring_->spec_.max_frame_blocks;
+  if (total_ != kUnknownSize) {
+    blocks = std::min(blocks, ring_->BlocksFor(header + (total_ - written_)));
+  }
+  frame_blocks_ = 0;
+  if (absl::Status status = ring_->Claim(blocks, owner_, writer_token_, context_, &position_);
+      !status.ok()) {
+    return status;
+  }
+  frame_blocks_ = blocks;
+  frame_capacity_ = blocks * ring_->spec_.block_size;
+  frame_used_ = 0;
+  if (first_chunk_) {
+    const StreamHeader stream_header{total_, writer_token_};
+    ring_->CopyIn(position_, 0, reinterpret_cast<const std::byte*>(&stream_header),
+                  sizeof(stream_header));
+    frame_used_ = sizeof(stream_header);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SendTransaction::CommitCurrentFrame(FrameKind kind) {
+  Cell& cell = ring_->CellAt(position_);
+  // Relaxed: published by the commit exchange in Publish.
+  cell.extent.store(extent::Make(frame_blocks_, kind, frame_used_), std::memory_order_relaxed);
+  frame_blocks_ = 0;
+  return ring_->Publish(position_, owner_, CellState::kCommitted);
+}
+
+absl::Status SendTransaction::Write(const void* data, std::size_t size) {
+  if (ring_ == nullptr) return absl::InvalidArgumentError("no message is being sent");
+  if (total_ != kUnknownSize && size > total_ - written_) {
+    Abort();
+    return absl::InvalidArgumentError("more bytes written than the message's announced size");
+  }
+  const auto* source = static_cast<const std::byte*>(data);
+  while (size > 0) {
+    if (frame_used_ == frame_capacity_) {
+      absl::Status status = CommitCurrentFrame(first_chunk_ ? FrameKind::kFirst : FrameKind::kMiddle);
+      first_chunk_ = false;
+      if (status.ok()) status = NextChunk();
+      if (!status.ok()) {
+        Abort();
+        return status;
+      }
+    }
+    const std::uint64_t count = std::min<std::uint64_t>(size, frame_capacity_ - frame_used_);
+    ring_->CopyIn(position_, frame_used_, source, count);
+    frame_used_ += count;
+    written_ += count;
+    source += count;
+    size -= static_cast<std::size_t>(count);
+  }
+  return absl::OkStatus();
+}
+
+std::span<std::byte> SendTransaction::WritableSpan() {
+  if (ring_ == nullptr || frame_blocks_ == 0) return {};
+  std::uint64_t room = frame_capacity_ - frame_used_;
+  if (total_ != kUnknownSize) room = std::min(room, total_ - written_);
+  const std::span<std::byte> span = ring_->Contiguous(position_, frame_used_, room);
+  return span.size() == room ? span : std::span<std::byte>();
+}
+
+void SendTransaction::Advance(std::size_t size) {
+  frame_used_ += size;
+  written_ += size;
+}
+
+absl::Status SendTransaction::Commit() {
+  if (ring_ == nullptr) return absl::InvalidArgumentError("no message is being sent");
+  if (total_ != kUnknownSize && written_ != total_) {
+    const std::uint64_t written = written_;
+    Abort();
+    return absl::InvalidArgumentError(
+        absl::StrCat("message committed after ", written, " of ", total_, " bytes"));
+  }
+  absl::Status status;
+  if (!streaming_) {
+    status = CommitCurrentFrame(FrameKind::kSingle);
+  } else {
+    if (first_chunk_) {
+      // An unknown-size message that fit its first chunk: a stream still
+      // needs a LAST chunk, an empty one.
+      status = CommitCurrentFrame(FrameKind::kFirst);
+      first_chunk_ = false;
+      total_ = written_;
+      if (status.ok()) status = NextChunk();
+      if (!status.ok()) {
+        Abort();
+        return status;
+      }
+    }
+    status = CommitCurrentFrame(FrameKind::kLast);
+    ring_->ReleaseWriterHold(writer_token_);
+  }
+  ring_ = nullptr;
+  return status;
+}
+
+void SendTransaction::Abort() {
+  if (ring_ == nullptr) return;
+  if (frame_blocks_ != 0) {
+    (void)ring_->Publish(position_, owner_, CellState::kPadding);
+    frame_blocks_ = 0;
+  }
+  if (streaming_) ring_->ReleaseWriterHold(writer_token_);
+  ring_ = nullptr;
+}
+
+// --- Receiving -----------------------------------------------------------------
+
+bool Ring::ClaimForReading(std::uint64_t head, std::uint64_t observed, std::uint64_t blocks,
+                           std::uint32_t owner) {
+  std::uint64_t expected = observed;
+  // SYNC POINT READ+WRITE: the receive claim. Acquire pairs with the commit
+  // (the payload is visible); the owner is recorded in the same step.
+  if (!CellAt(head).stamp.compare_exchange_strong(
+          expected, stamp::Make(head, owner, CellState::kReading), std::memory_order_seq_cst)) {
+    return false;
+  }
+  std::uint64_t expected_head = head;
+  // Another receiver may already have helped head past this frame.
+  control_->head.compare_exchange_strong(expected_head, head + blocks, std::memory_order_seq_cst);
+  return true;
+}
+
+void Ring::HelpHead(std::uint64_t head, std::uint64_t observed) {
+  (void)observed;
+  // Relaxed: the extent of a frame that is READING or RELEASED at `head` was
+  // published by its commit, which the stamp load that found it acquired. If
+  // the cell has been reused since, head has moved and the CAS fails.
+  const std::uint64_t extent_word = CellAt(head).extent.load(std::memory_order_relaxed);
+  if (!ValidateExtent(extent_word).ok()) return;
+  std::uint64_t expected = head;
+  control_->head.compare_exchange_strong(expected, head + extent::Blocks(extent_word),
+                                         std::memory_order_seq_cst);
+}
+
+absl::Status Ring::ReleaseRead(std::uint64_t position, std::uint32_t owner) {
+  // SYNC POINT WRITE: the payload's blocks are free once a sender walks past
+  // this stamp; seq_cst orders our load of `parked` after it (Dekker).
+  const std::uint64_t previous = CellAt(position).stamp.exchange(
+      stamp::Make(position, 0, CellState::kReleased), std::memory_order_seq_cst);
+  WakeParked(control_->space);
+  if (previous != stamp::Make(position, owner, CellState::kReading)) {
+    return Corrupt("a frame being read changed under its reader");
+  }
+  return absl::OkStatus();
+}
+
+void Ring::Drop(std::uint64_t head, std::uint64_t observed, std::uint64_t blocks,
+                std::uint32_t owner) {
+  if (ClaimForReading(head, observed, blocks, owner)) (void)ReleaseRead(head, owner);
+}
+
+Step Ring::TryBeginReceive(const CallContext& context, ReceiveTransaction* transaction,
+                           absl::Status* result) {
+  if (Cancelled(context)) {
+    *result = ClosedError();
+    return Step::kDone;
+  }
+  const std::uint32_t owner = transaction->owner_;
+  const std::uint64_t head = control_->head.load(std::memory_order_seq_cst);
+  Cell& cell = CellAt(head);
+  // SYNC POINT READ: seq_cst pairs with the commit exchange (and acquires the
+  // extent and payload).
+  const std::uint64_t observed = cell.stamp.load(std::memory_order_seq_cst);
+  const std::uint64_t position = stamp::Position(observed);
+  if (position < head) {
+    // Nothing at head yet.
+    if (control_->senders_open.load(std::memory_order_seq_cst) != 0) return Step::kBlocked;
+    // No sender is left. A sender commits before it closes, so a look at the
+    // cell after seeing the close finds its last message if there is one.
+    if (cell.stamp.load(std::memory_order_seq_cst) != observed ||
+        control_->head.load(std::memory_order_seq_cst) != head) {
+      return Step::kRetry;
+    }
+    *result = EndOfStreamError();
+    return Step::kDone;
+  }
+  if (position > head) return Step::kRetry;  // head moved on meanwhile
+  const CellState state = stamp::State(observed);
+  if (state == CellState::kClaimed) return Step::kBlocked;  // its commit wakes us
+  if (state == CellState::kReading || state == CellState::kReleased) {
+    HelpHead(head, observed);
+    return Step::kRetry;
+  }
+  if (state != CellState::kCommitted && state != CellState::kPadding) {
+    *result = Corrupt("unknown frame state");
+    return Step::kDone;
+  }
+  const std::uint64_t extent_word = cell.extent.load(std::memory_order_relaxed);
+  if (absl::Status status = ValidateExtent(extent_word); !status.ok()) {
+    *result = status;
+    return Step::kDone;
+  }
+  const std::uint64_t blocks = extent::Blocks(extent_word);
+  if (state == CellState::kPadding) {
+    Drop(head, observed, blocks, owner);
+    return Step::kRetry;
+  }
+  const FrameKind kind = extent::Kind(extent_word);
+  switch (kind) {
+    case FrameKind::kSingle:
+      if (!ClaimForReading(head, observed, blocks, owner)) return Step::kRetry;
+      transaction->size_ = extent::Bytes(extent_word);
+      break;
+    case FrameKind::kFirst: {
+      std::uint64_t reader = control_->stream_reader.load(std::memory_order_seq_cst);
+      if (reader == token::kDiscard) {
+        // The stream being discarded was cut short; this is a new one.
+        ReleaseReaderHold(token::kDiscard, 0);
+        return Step::kRetry;
+      }
+      if (reader != 0) return Step::kBlocked;  // another receiver is taking a stream
+      const std::uint64_t token = NewStreamToken(owner);
+      // SYNC POINT WRITE: the reader hold, taken before the FIRST chunk so
+      // that whoever holds the chunk always holds the hold.
+      if (!control_->stream_reader.compare_exchange_strong(reader, token,
+                                                           std::memory_order_seq_cst)) {
+        return Step::kRetry;
+      }
+      if (!ClaimForReading(head, observed, blocks, owner)) {
+        ReleaseReaderHold(token, 0);
+        return Step::kRetry;
+      }
+      if (extent::Bytes(extent_word) < sizeof(StreamHeader)) {
+        transaction->position_ = head;
+        (void)ReleaseRead(head, owner);
+        ReleaseReaderHold(token, token::kDiscard);
+        *result = Corrupt("first chunk shorter than its header");
+        return Step::kDone;
+      }
+      transaction->streaming_ = true;
+      transaction->reader_token_ = token;
+      break;
+    }
+    case FrameKind::kMiddle:
+    case FrameKind::kLast: {
+      const std::uint64_t reader = control_->stream_reader.load(std::memory_order_seq_cst);
+      if (reader == 0 || reader == token::kDiscard) {
+        // A chunk nobody is entitled to: its reader gave up or died.
+        Drop(head, observed, blocks, owner);
+        if (kind == FrameKind::kLast && reader == token::kDiscard) {
+          ReleaseReaderHold(token::kDiscard, 0);
+        }
+        return Step::kRetry;
+      }
+      return Step::kBlocked;  // belongs to the stream's reader
+    }
+  }
+  transaction->ring_ = this;
+  transaction->frame_held_ = true;
+  transaction->position_ = head;
+  transaction->frame_blocks_ = blocks;
+  transaction->frame_bytes_ = extent::Bytes(extent_word);
+  transaction->frame_offset_ = 0;
+  transaction->kind_ = kind;
+  *result = absl::OkStatus();
+  return Step::kDone;
+}
+
+absl::StatusOr<ReceiveTransaction> Ring::BeginReceive(const CallContext& context) {
+  ReceiveTransaction transaction;
+  transaction.context_ = context;
+  transaction.owner_ = client_->owner();
+  for (;;) {
+    absl::Status status = WaitLoop(
+        control_->data, context.deadline,
+        [&](absl::Status* result) { return TryBeginReceive(context, &transaction, result); },
+        [this] { client_->PollPeers(); });
+    if (!status.ok()) return status;
+    if (!transaction.streaming_) return transaction;
+    StreamHeader header;
+    CopyOut(transaction.position_, 0, reinterpret_cast<std::byte*>(&header), sizeof(header));
+    transaction.size_ = header.total_bytes;
+    transaction.writer_token_ = header.writer_token;
+    transaction.frame_offset_ = sizeof(header);
+    return transaction;
+  }
+}
+
+Step Ring::TryNextChunk(ReceiveTransaction* transaction, absl::Status* result) {
+  if (Cancelled(transaction->context_)) {
+    *result = ClosedError();
+    return Step::kDone;
+  }
+  const std::uint32_t owner = transaction->owner_;
+  const std::uint64_t head = control_->head.load(std::memory_order_seq_cst);
+  Cell& cell = CellAt(head);
+  const std::uint64_t observed = cell.stamp.load(std::memory_order_seq_cst);
+  const std::uint64_t position = stamp::Position(observed);
+  if (position < head) {
+    // The writer commits every chunk before it releases its hold: if the
+    // hold is gone and the cell is still empty, the stream was cut short.
+    if (control_->stream_writer.load(std::memory_order_seq_cst) != transaction->writer_token_) {
+      if (cell.stamp.load(std::memory_order_seq_cst) != observed) return Step::kRetry;
+      *result = StreamAbortedError();
+      return Step::kDone;
+    }
+    return Step::kBlocked;
+  }
+  if (position > head) return Step::kRetry;
+  const CellState state = stamp::State(observed);
+  if (state == CellState::kClaimed) return Step::kBlocked;
+  if (state == CellState::kReading || state == CellState::kReleased) {
+    HelpHead(head, observed);
+    return Step::kRetry;
+  }
+  if (state != CellState::kCommitted && state != CellState::kPadding) {
+    *result = Corrupt("unknown frame state");
+    return Step::kDone;
+  }
+  const std::uint64_t extent_word = cell.extent.load(std::memory_order_relaxed);
+  if (absl::Status status = ValidateExtent(extent_word); !status.ok()) {
+    *result = status;
+    return Step::kDone;
+  }
+  const std::uint64_t blocks = extent::Blocks(extent_word);
+  if (state == CellState::kPadding) {
+    Drop(head, observed, blocks, owner);
+    return Step::kRetry;
+  }
+  const FrameKind kind = extent::Kind(extent_word);
+  if (kind == FrameKind::kSingle || kind == FrameKind::kFirst) {
+    *result = StreamAbortedError();  // a new message where our chunk should be
+    return Step::kDone;
+  }
+  if (!ClaimForReading(head, observed, blocks, owner)) return Step::kRetry;
+  transaction->frame_held_ = true;
+  transaction->position_ = head;
+  transaction->frame_blocks_ = blocks;
+  transaction->frame_bytes_ = extent::Bytes(extent_word);
+  transaction->frame_offset_ = 0;
+  transaction->kind_ = kind;
+  *result = absl::OkStatus();
+  return Step::kDone;
+}
+
+// --- ReceiveTransaction -------------------------------------------------------
+
+ReceiveTransaction::ReceiveTransaction(ReceiveTransaction&& other) noexcept {
+  *this = std::move(other);
+}
+
+ReceiveTransaction& ReceiveTransaction::operator=(ReceiveTransaction&& other) noexcept {
+  if (this != &other) {
+    Abandon();
+    ring_ = std::exchange(other.ring_, nullptr);
+    context_ = other.context_;
+    owner_ = other.owner_;
+    size_ = other.size_;
+    streaming_ = other.streaming_;
+    finished_ = other.finished_;
+    reader_token_ = other.reader_token_;
+    writer_token_ = other.writer_token_;
+    frame_held_ = std::exchange(other.frame_held_, false);
+    position_ = other.position_;
+    frame_blocks_ = other.frame_blocks_;
+    frame_bytes_ = other.frame_bytes_;
+    frame_offset_ = other.frame_offset_;
+    kind_ = other.kind_;
+  }
+  return *this;
+}
+
+void ReceiveTransaction::ReleaseFrame() {
+  frame_held_ = false;
+  (void)ring_->ReleaseRead(position_, owner_);
+}
+
+absl::StatusOr<std::span<const std::byte>> ReceiveTransaction::NextPiece() {
+  if (ring_ == nullptr) return absl::InvalidArgumentError("no message is being received");
+  for (;;) {
+    if (frame_held_ && frame_offset_ < frame_bytes_) {
+      const std::span<std::byte> piece =
+          ring_->Contiguous(position_, frame_offset_, frame_bytes_ - frame_offset_);
+      frame_offset_ += piece.size();
+      return std::span<const std::byte>(piece);
+    }
+    if (frame_held_) {
+      ReleaseFrame();
+      if (kind_ == FrameKind::kSingle || kind_ == FrameKind::kLast) {
+        finished_ = true;
+        if (streaming_) ring_->ReleaseReaderHold(reader_token_, 0);
+      }
+    }
+    if (finished_) return std::span<const std::byte>();
+    // The rest of a stream: once a message has begun, its chunks are waited
+    // for without a deadline (the sender is actively writing them); a sender
+    // that dies or gives up aborts the stream instead.
+    Ring* ring = ring_;
+    absl::Status status = WaitLoop(
+        ring->control_->data, Deadline::Infinite(),
+        [&](absl::Status* result) { return ring->TryNextChunk(this, result); },
+        [ring] { ring->client_->PollPeers(); });
+    if (!status.ok()) {
+      Abandon();
+      return status;
+    }
+  }
+}
+
+void ReceiveTransaction::Abandon() {
+  if (ring_ == nullptr) return;
+  if (frame_held_) ReleaseFrame();
+  if (streaming_ && !finished_) {
+    // Whatever chunks are still to come are dropped by whoever meets them.
+    ring_->ReleaseReaderHold(reader_token_, token::kDiscard);
+  }
+  ring_ = nullptr;
+}
+
+// --- Recovery --------------------------------------------------------------------
+
+void Ring::ResolveDeadClaim(Cell& cell, std::uint64_t observed) {
+  const std::uint64_t position = stamp::Position(observed);
+  const std::uint32_t me = client_->owner();
+  std::uint64_t expected = observed;
+  // Take the dead sender's claim over (if we die too, someone takes it from us).
+  if (!cell.stamp.compare_exchange_strong(expected,
+                                          stamp::Make(position, me, CellState::kClaimed),
+                                          std::memory_order_seq_cst)) {
+    return;
+  }
+  const std::uint64_t tail = control_->tail.load(std::memory_order_seq_cst);
+  if (tail == position) {
+    // It died before advancing the tail: nobody else can, so we do, with a
+    // one-block frame (its intended length is unknown and irrelevant).
+    cell.extent.store(extent::Make(1, FrameKind::kSingle, 0), std::memory_order_relaxed);
+    control_->tail.store(position + 1, std::memory_order_release);
+  } else {
+    // The extent was published by the tail store we just acquired.
+    const std::uint64_t extent_word = cell.extent.load(std::memory_order_relaxed);
+    std::uint64_t blocks = extent::Blocks(extent_word);
+    if (!ValidateExtent(extent_word).ok() || tail < position || blocks > tail - position) {
+      blocks = std::clamp<std::uint64_t>(blocks, 1,
+                                         std::min(spec_.max_frame_blocks,
+                                                  tail > position ? tail - position : 1));
+      cell.extent.store(extent::Make(blocks, FrameKind::kSingle, 0), std::memory_order_relaxed);
+    }
+  }
+  (void)Publish(position, me, CellState::kPadding);
+}
+
+void Ring::ResolveDeadRead(Cell& cell, std::uint64_t observed) {
+  const std::uint64_t position = stamp::Position(observed);
+  std::uint64_t expected = observed;
+  // The message goes with the receiver that took it (see layout.h).
+  if (!cell.stamp.compare_exchange_strong(expected,
+                                          stamp::Make(position, 0, CellState::kReleased),
+                                          std::memory_order_seq_cst)) {
+    return;
+  }
+  HelpHead(position, observed);
+  WakeParked(control_->space);
+}
+
+void Ring::ResolveDeadOwner(std::uint32_t dead_owner) {
+  for (std::uint64_t index = 0; index < spec_.block_count; ++index) {
+    Cell& cell = cells_[index];
+    const std::uint64_t observed = cell.stamp.load(std::memory_order_seq_cst);
+    if (stamp::Owner(observed) != dead_owner) continue;
+    if (stamp::State(observed) == CellState::kClaimed) {
+      ResolveDeadClaim(cell, observed);
+    } else if (stamp::State(observed) == CellState::kReading) {
+      ResolveDeadRead(cell, observed);
+    }
+  }
+  const std::uint64_t writer = control_->stream_writer.load(std::memory_order_seq_cst);
+  if (writer != 0 && token::Owner(writer) == dead_owner) ReleaseWriterHold(writer);
+  const std::uint64_t reader = control_->stream_reader.load(std::memory_order_seq_cst);
+  if (reader != 0 && reader != token::kDiscard && token::Owner(reader) == dead_owner) {
+    // If the dead reader had not yet taken the FIRST chunk, the stream is
+    // intact for someone else; otherwise the rest of it is discarded.
+    const std::uint64_t head = control_->head.load(std::memory_order_seq_cst);
+    const Cell& cell = CellAt(head);
+    const std::uint64_t observed = cell.stamp.load(std::memory_order_seq_cst);
+    const bool untouched = stamp::Position(observed) == head &&
+                           stamp::State(observed) == CellState::kCommitted &&
+                           extent::Kind(cell.extent.load(std::memory_order_relaxed)) ==
+                               FrameKind::kFirst;
+    ReleaseReaderHold(reader, untouched ? 0 : token::kDiscard);
+  }
+  WakeAll();
+}
+
+void Ring::WakeAll() {
+  WakeParked(control_->data);
+  WakeParked(control_->space);
+}
+
+RingSnapshot Ring::Snapshot() const {
+  RingSnapshot snapshot;
+  snapshot.tail = control_->tail.load(std::memory_order_acquire);
+  snapshot.head = control_->head.load(std::memory_order_acquire);
+  snapshot.released = control_->released.load(std::memory_order_acquire);
+  snapshot.senders_open = control_->senders_open.load(std::memory_order_acquire);
+  snapshot.receivers_open = control_->receivers_open.load(std::memory_order_acquire);
+  if (snapshot.tail >= snapshot.released) {
+    snapshot.blocks_in_flight = snapshot.tail - snapshot.released;
+  }
+  std::uint64_t position = snapshot.head;
+  for (std::uint64_t steps = 0; steps < spec_.capacity_blocks && position < snapshot.tail;
+       ++steps) {
+    const Cell& cell = CellAt(position);
+    const std::uint64_t observed = cell.stamp.load(std::memory_order_acquire);
+    if (stamp::Position(observed) != position) break;
+    const std::uint64_t extent_word = cell.extent.load(std::memory_order_relaxed);
+    if (!ValidateExtent(extent_word).ok()) break;
+    if (stamp::State(observed) == CellState::kCommitted) {
+      ++snapshot.messages_in_flight;
+      snapshot.bytes_in_flight += extent::Bytes(extent_word);
+    }
+    position += extent::Blocks(extent_word);
+  }
+  return snapshot;
+}
+
+}  // namespace buffered_pipe::internal

@@ -1,0 +1,268 @@
+// Ring: the many-to-many message protocol over one ring of a segment.
+//
+// The protocol (claim -> write -> commit -> claim -> read -> release, owners
+// in every claim, streams for long messages, recovery from dead processes) is
+// specified in layout.h; this is its implementation. The generic and the
+// static pipe both use it: a static ring is a ring whose frames are always one
+// block holding one record.
+//
+// Sending:   Ring::BeginSend -> SendTransaction::Write... -> Commit
+// Receiving: Ring::BeginReceive -> ReceiveTransaction::NextPiece... (until empty)
+//
+// A transaction that is destroyed before it completes is aborted: an
+// uncommitted message is turned into padding and never delivered; an
+// unfinished received message is dropped (the rest of a stream is discarded).
+//
+// Thread-safety: a Ring may be used by any number of threads and processes
+// at once. A transaction belongs to the thread that began it and must not
+// outlive the Ring, nor cross a fork.
+
+#ifndef BUFFERED_PIPE_INTERNAL_RING_H_
+#define BUFFERED_PIPE_INTERNAL_RING_H_
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <span>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "buffered_pipe/deadline.h"
+#include "buffered_pipe/internal/layout.h"
+#include "buffered_pipe/internal/segment.h"
+#include "buffered_pipe/internal/wait.h"
+
+namespace buffered_pipe::internal {
+
+// What the ring needs from the process attached to it.
+class RingClient {
+ public:
+  // Owner id (1..255) of the calling process in this segment.
+  virtual std::uint32_t owner() const = 0;
+  // Looks for dead processes and resolves their claims (rate limited).
+  virtual void PollPeers() = 0;
+
+ protected:
+  ~RingClient() = default;
+};
+
+// Per-call parameters.
+struct CallContext {
+  Deadline deadline = Deadline::Infinite();
+  // The calling end's "closed" flag: a blocked call returns Cancelled when it
+  // becomes true. May be null.
+  const std::atomic<bool>* closed = nullptr;
+};
+
+// Size of a message whose length is only known when it is committed.
+inline constexpr std::uint64_t kUnknownSize = std::numeric_limits<std::uint64_t>::max();
+
+class Ring;
+
+class SendTransaction {
+ public:
+  SendTransaction() = default;
+  SendTransaction(SendTransaction&& other) noexcept;
+  SendTransaction& operator=(SendTransaction&& other) noexcept;
+  SendTransaction(const SendTransaction&) = delete;
+  SendTransaction& operator=(const SendTransaction&) = delete;
+  ~SendTransaction() { Abort(); }
+
+  // Appends `size` bytes to the message. Streamed messages may wait for space
+  // here (honouring the transaction's deadline); on any error the message is
+  // aborted.
+  absl::Status Write(const void* data, std::size_t size);
+  // The room left in the current frame when it is contiguous (never wraps):
+  // write into it, then Advance(). Empty if the frame wraps or is full.
+  std::span<std::byte> WritableSpan();
+  void Advance(std::size_t size);
+
+  // Publishes the message. A known-size message must have been written whole.
+  absl::Status Commit();
+  // Withdraws the message; nothing of it is delivered.
+  void Abort();
+
+  bool active() const { return ring_ != nullptr; }
+
+ private:
+  friend class Ring;
+  absl::Status CommitCurrentFrame(FrameKind kind);
+  absl::Status NextChunk();
+
+  Ring* ring_ = nullptr;
+  CallContext context_;
+  std::uint32_t owner_ = 0;
+  std::uint64_t total_ = 0;    // message size, or kUnknownSize
+  std::uint64_t written_ = 0;  // payload bytes written so far
+  bool streaming_ = false;
+  bool first_chunk_ = false;   // the current frame is the FIRST chunk
+  std::uint64_t writer_token_ = 0;
+  // Current frame.
+  std::uint64_t position_ = 0;
+  std::uint64_t frame_blocks_ = 0;
+  std::uint64_t frame_capacity_ = 0;  // payload bytes the frame can hold
+  std::uint64_t frame_used_ = 0;      // payload bytes written into it (incl. stream header)
+};
+
+class ReceiveTransaction {
+ public:
+  ReceiveTransaction() = default;
+  ReceiveTransaction(ReceiveTransaction&& other) noexcept;
+  ReceiveTransaction& operator=(ReceiveTransaction&& other) noexcept;
+  ReceiveTransaction(const ReceiveTransaction&) = delete;
+  ReceiveTransaction& operator=(const ReceiveTransaction&) = delete;
+  ~ReceiveTransaction() { Abandon(); }
+
+  // Length of the message as announced by its sender, or kUnknownSize. For a
+  // streamed message this comes from shared memory: it is a hint, checked
+  // against what actually arrives, never a trusted allocation size.
+  std::uint64_t size() const { return size_; }
+
+  // The next contiguous piece of the message; an empty span at its end. The
+  // piece stays valid until the next call. For a streamed message this may
+  // wait for the sender; it returns Aborted if the sender gave up or died
+  // mid-message (the partial message is then discarded), Cancelled if the
+  // end was closed.
+  absl::StatusOr<std::span<const std::byte>> NextPiece();
+
+  // Drops the rest of the message.
+  void Abandon();
+
+  bool active() const { return ring_ != nullptr; }
+
+ private:
+  friend class Ring;
+  void ReleaseFrame();
+
+  Ring* ring_ = nullptr;
+  CallContext context_;
+  std::uint32_t owner_ = 0;
+  std::uint64_t size_ = 0;
+  bool streaming_ = false;
+  bool finished_ = false;
+  std::uint64_t reader_token_ = 0;
+  std::uint64_t writer_token_ = 0;
+  // Current frame.
+  bool frame_held_ = false;
+  std::uint64_t position_ = 0;
+  std::uint64_t frame_blocks_ = 0;
+  std::uint64_t frame_bytes_ = 0;
+  std::uint64_t frame_offset_ = 0;
+  FrameKind kind_ = FrameKind::kSingle;
+};
+
+// A point-in-time view of a ring, for tools and tests.
+struct RingSnapshot {
+  std::uint64_t tail = 0;
+  std::uint64_t head = 0;
+  std::uint64_t released = 0;
+  std::uint64_t blocks_in_flight = 0;    // tail - released
+  std::uint64_t messages_in_flight = 0;  // committed, not yet received frames
+  std::uint64_t bytes_in_flight = 0;     // their payload bytes
+  std::uint32_t senders_open = 0;
+  std::uint32_t receivers_open = 0;
+};
+
+class Ring {
+ public:
+  Ring(const RingView& view, RingClient* client);
+  Ring(const Ring&) = delete;
+  Ring& operator=(const Ring&) = delete;
+
+  const RingSpec& spec() const { return spec_; }
+  // Largest payload that travels as one frame.
+  std::uint64_t max_frame_payload() const { return spec_.max_frame_blocks * spec_.block_size; }
+
+  // Starts a message of `size` bytes (or kUnknownSize). Waits for room as
+  // the context allows. Errors: broken pipe, Cancelled, DeadlineExceeded,
+  // Unavailable (non-blocking), DataLoss.
+  absl::StatusOr<SendTransaction> BeginSend(std::uint64_t size, const CallContext& context);
+
+  // Takes the next message. Errors: end of stream, Cancelled,
+  // DeadlineExceeded, Unavailable (non-blocking), DataLoss.
+  absl::StatusOr<ReceiveTransaction> BeginReceive(const CallContext& context);
+
+  // Resolves every claim and stream hold of `dead_owner` (see layout.h).
+  void ResolveDeadOwner(std::uint32_t dead_owner);
+
+  // Wakes every parked sender and receiver (after ends open/close or a
+  // recovery).
+  void WakeAll();
+
+  RingSnapshot Snapshot() const;
+
+  RingControl& control() const { return *control_; }
+
+ private:
+  friend class SendTransaction;
+  friend class ReceiveTransaction;
+
+  Cell& CellAt(std::uint64_t position) const {
+    return cells_[position & (spec_.block_count - 1)];
+  }
+  std::byte* BlockAt(std::uint64_t position) const {
+    return data_ + (position & (spec_.block_count - 1)) * spec_.block_size;
+  }
+  std::uint64_t BlocksFor(std::uint64_t payload_bytes) const;
+
+  // Copies between a frame's payload (starting `offset` bytes into the frame
+  // at `position`) and local memory, handling the wrap at the ring's end.
+  void CopyIn(std::uint64_t position, std::uint64_t offset, const std::byte* source,
+              std::uint64_t size) const;
+  void CopyOut(std::uint64_t position, std::uint64_t offset, std::byte* target,
+               std::uint64_t size) const;
+  // Contiguous bytes of the frame payload from `offset` (up to `size`).
+  std::span<std::byte> Contiguous(std::uint64_t position, std::uint64_t offset,
+                                  std::uint64_t size) const;
+
+  absl::Status ValidateExtent(std::uint64_t extent_word) const;
+  absl::StatusOr<std::uint64_t> AdvanceReleased(std::uint64_t tail);
+
+  // One attempt to claim `blocks` blocks at the tail for `owner`.
+  Step TryClaim(std::uint64_t blocks, std::uint32_t owner, std::uint64_t writer_token,
+                const CallContext& context, std::uint64_t* position, absl::Status* result);
+  absl::Status Claim(std::uint64_t blocks, std::uint32_t owner, std::uint64_t writer_token,
+                     const CallContext& context, std::uint64_t* position);
+  // Publishes a claimed frame as COMMITTED or PADDING.
+  absl::Status Publish(std::uint64_t position, std::uint32_t owner, CellState state);
+
+  // Receiving steps.
+  Step TryBeginReceive(const CallContext& context, ReceiveTransaction* transaction,
+                       absl::Status* result);
+  Step TryNextChunk(ReceiveTransaction* transaction, absl::Status* result);
+  // Claims the COMMITTED frame at `head` (stamp `observed`) for reading.
+  bool ClaimForReading(std::uint64_t head, std::uint64_t observed, std::uint64_t blocks,
+                       std::uint32_t owner);
+  // Marks a frame read by `owner` RELEASED and wakes senders.
+  absl::Status ReleaseRead(std::uint64_t position, std::uint32_t owner);
+  // Moves `head` past the frame at `head` if it is already claimed or released.
+  void HelpHead(std::uint64_t head, std::uint64_t observed);
+  // Receives and drops the frame at `head` (padding or orphan chunk).
+  void Drop(std::uint64_t head, std::uint64_t observed, std::uint64_t blocks, std::uint32_t owner);
+  void ReleaseReaderHold(std::uint64_t token, std::uint64_t replacement);
+  void ReleaseWriterHold(std::uint64_t token);
+
+  void ResolveDeadClaim(Cell& cell, std::uint64_t observed);
+  void ResolveDeadRead(Cell& cell, std::uint64_t observed);
+
+  absl::Status Corrupt(const char* what) const;
+  bool Cancelled(const CallContext& context) const {
+    // seq_cst: read inside the parked re-check, pairs with close()'s store.
+    return context.closed != nullptr && context.closed->load(std::memory_order_seq_cst);
+  }
+
+  RingSpec spec_;
+  RingControl* control_;
+  Cell* cells_;
+  std::byte* data_;
+  std::uint64_t data_size_;
+  RingClient* client_;
+};
+
+// A token for a stream hold of `owner`, unique among the threads of a process.
+std::uint64_t NewStreamToken(std::uint32_t owner);
+
+}  // namespace buffered_pipe::internal
+
+#endif  // BUFFERED_PIPE_INTERNAL_RING_H_

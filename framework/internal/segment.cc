@@ -1,0 +1,452 @@
+#include "buffered_pipe/internal/segment.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <bit>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <new>
+#include <thread>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace buffered_pipe::internal {
+namespace {
+
+constexpr std::uint64_t kMaximumBlockCount = std::uint64_t{1} << 30;
+constexpr std::uint64_t kMaximumSegmentSize = (std::uint64_t{1} << 38);
+
+constexpr std::uint64_t RoundUp(std::uint64_t value, std::uint64_t alignment) {
+  return (value + alignment - 1) / alignment * alignment;
+}
+
+std::string ErrnoText(int error) { return std::strerror(error); }
+
+struct Offsets {
+  std::uint64_t process_table = 0;
+  std::uint64_t control[kMaxRings] = {};
+  std::uint64_t cells[kMaxRings] = {};
+  std::uint64_t data[kMaxRings] = {};
+  std::uint64_t total = 0;
+};
+
+absl::Status ValidateRingSpec(const RingSpec& ring, SegmentKind kind) {
+  const auto bad = [](auto... parts) { return absl::InvalidArgumentError(absl::StrCat(parts...)); };
+  if (ring.block_count == 0 || !std::has_single_bit(ring.block_count) ||
+      ring.block_count > kMaximumBlockCount) {
+    return bad("block count ", ring.block_count, " is not a power of two in [1, 2^30]");
+  }
+  if (ring.capacity_blocks == 0 || ring.capacity_blocks > ring.block_count) {
+    return bad("capacity ", ring.capacity_blocks, " blocks is not in [1, ", ring.block_count, "]");
+  }
+  if (ring.max_frame_blocks == 0 || ring.max_frame_blocks > ring.capacity_blocks) {
+    return bad("largest frame ", ring.max_frame_blocks, " blocks is not in [1, ",
+               ring.capacity_blocks, "]");
+  }
+  if (ring.block_size < 8 || ring.block_size % 8 != 0 ||
+      ring.block_size > kMaximumFramePayload) {
+    return bad("block size ", ring.block_size, " is not a multiple of 8 in [8, 2^30)");
+  }
+  if (ring.max_frame_blocks > kMaximumFramePayload / ring.block_size) {
+    return bad("largest frame of ", ring.max_frame_blocks, " blocks exceeds 2^30 bytes");
+  }
+  if (ring.block_size > kMaximumBufferSize / ring.block_count) {
+    return bad("ring of ", ring.block_count, " blocks of ", ring.block_size,
+               " bytes exceeds the maximum of 2^36 bytes");
+  }
+  if (kind == SegmentKind::kGeneric) {
+    if (ring.block_size != kGenericBlockSize || ring.record_size != 0) {
+      return bad("a generic ring has 64-byte blocks and no record size");
+    }
+  } else {
+    if (ring.record_size == 0 || ring.record_size > ring.block_size ||
+        ring.max_frame_blocks != 1) {
+      return bad("a static ring has one record of at most one block per frame");
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Offsets> ComputeOffsets(const SegmentSpec& spec) {
+  if (spec.kind != SegmentKind::kGeneric && spec.kind != SegmentKind::kStatic) {
+    return absl::InvalidArgumentError("unknown segment kind");
+  }
+  if (spec.ring_count < 1 || spec.ring_count > kMaxRings) {
+    return absl::InvalidArgumentError("a segment has one or two rings");
+  }
+  Offsets offsets;
+  std::uint64_t offset = RoundUp(sizeof(SegmentHeader), kCacheLineSize);
+  offsets.process_table = offset;
+  offset += std::uint64_t{kProcessSlotCount} * sizeof(ProcessSlot);
+  for (std::uint32_t i = 0; i < spec.ring_count; ++i) {
+    if (absl::Status status = ValidateRingSpec(spec.rings[i], spec.kind); !status.ok()) {
+      return status;
+    }
+    offsets.control[i] = RoundUp(offset, kCacheLineSize);
+    offset = offsets.control[i] + sizeof(RingControl);
+  }
+  for (std::uint32_t i = 0; i < spec.ring_count; ++i) {
+    offsets.cells[i] = RoundUp(offset, kCacheLineSize);
+    offset = offsets.cells[i] + spec.rings[i].block_count * sizeof(Cell);
+  }
+  for (std::uint32_t i = 0; i < spec.ring_count; ++i) {
+    offsets.data[i] = RoundUp(offset, kPageSize);
+    offset = offsets.data[i] + spec.rings[i].block_count * spec.rings[i].block_size;
+  }
+  offsets.total = RoundUp(offset, kPageSize);
+  if (offsets.total > kMaximumSegmentSize) {
+    return absl::InvalidArgumentError("segment would exceed 2^38 bytes");
+  }
+  return offsets;
+}
+
+absl::Status ReserveMemory(int descriptor, std::uint64_t size) {
+  if (ftruncate(descriptor, static_cast<off_t>(size)) != 0) {
+    const int error = errno;
+    return absl::ResourceExhaustedError(
+        absl::StrCat("cannot size shared memory to ", size, " bytes: ", ErrnoText(error)));
+  }
+  // Reserve every page now, so that a full tmpfs or memory limit is an error
+  // here instead of a SIGBUS on first touch later.
+  const int error = posix_fallocate(descriptor, 0, static_cast<off_t>(size));
+  if (error != 0) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("cannot reserve ", size, " bytes of shared memory: ", ErrnoText(error)));
+  }
+  return absl::OkStatus();
+}
+
+std::uint64_t RandomId() {
+  std::uint64_t value = 0;
+  if (getrandom(&value, sizeof(value), 0) != sizeof(value)) {
+    value = static_cast<std::uint64_t>(
+        std::chrono::steady_clock::now().time_since_epoch().count()) ^
+            (static_cast<std::uint64_t>(getpid()) << 32);
+  }
+  return value | 1;  // never 0
+}
+
+void InitializeHeader(std::byte* base, const SegmentSpec& spec, const Offsets& offsets,
+                      std::uint64_t instance_id) {
+  // The memory is fresh from ftruncate: all zeros, which is also the "free"
+  // state of every cell and process slot.
+  auto* header = new (base) SegmentHeader();
+  header->layout_version = kLayoutVersion;
+  header->header_size = sizeof(SegmentHeader);
+  header->total_size = offsets.total;
+  header->kind = static_cast<std::uint32_t>(spec.kind);
+  header->ring_count = spec.ring_count;
+  header->process_slot_count = kProcessSlotCount;
+  header->flags = spec.flags;
+  header->process_table_offset = offsets.process_table;
+  header->instance_id = instance_id;
+  for (std::uint32_t i = 0; i < spec.ring_count; ++i) {
+    const RingSpec& ring = spec.rings[i];
+    header->rings[i] = RingGeometry{ring.block_size,      ring.block_count,
+                                    ring.capacity_blocks, ring.max_frame_blocks,
+                                    ring.record_size,     offsets.control[i],
+                                    offsets.cells[i],     offsets.data[i],
+                                    ring.type_fingerprint, ring.codec_id};
+    auto* control = new (base + offsets.control[i]) RingControl();
+    // Positions start one lap in, so zero-filled cells (RELEASED at 0) are
+    // older than any position. Relaxed: nobody else can see the segment yet;
+    // the release store of `magic` below publishes everything.
+    control->tail.store(ring.block_count, std::memory_order_relaxed);
+    control->released.store(ring.block_count, std::memory_order_relaxed);
+    control->head.store(ring.block_count, std::memory_order_relaxed);
+  }
+  header->lifecycle.store(static_cast<std::uint32_t>(Lifecycle::kReady), std::memory_order_relaxed);
+  // SYNC POINT WRITE: publishes the whole initialised segment to openers.
+  header->magic.store(kSegmentMagic, std::memory_order_release);
+}
+
+}  // namespace
+
+absl::StatusOr<RingSpec> GenericRingSpec(std::uint64_t buffer_size) {
+  if (buffer_size < kMinimumBufferSize) {
+    return absl::InvalidArgumentError(absl::StrCat("buffer_size ", buffer_size,
+                                                   " is below the minimum of ",
+                                                   kMinimumBufferSize, " bytes"));
+  }
+  if (buffer_size > kMaximumBufferSize) {
+    return absl::InvalidArgumentError(absl::StrCat("buffer_size ", buffer_size,
+                                                   " exceeds the maximum of 2^36 bytes"));
+  }
+  RingSpec ring;
+  ring.block_size = kGenericBlockSize;
+  ring.block_count = std::bit_ceil((buffer_size + kGenericBlockSize - 1) / kGenericBlockSize);
+  ring.capacity_blocks = ring.block_count;
+  // Messages up to half the ring travel as one frame; longer ones stream in
+  // half-ring chunks, so that the sender fills one half while the receiver
+  // drains the other.
+  ring.max_frame_blocks = std::max<std::uint64_t>(1, ring.block_count / 2);
+  ring.max_frame_blocks =
+      std::min<std::uint64_t>(ring.max_frame_blocks, kMaximumFramePayload / kGenericBlockSize);
+  return ring;
+}
+
+absl::StatusOr<RingSpec> StaticRingSpec(std::uint64_t object_size, std::uint64_t object_count,
+                                        std::uint64_t alignment) {
+  if (object_size == 0 || object_size >= kMaximumFramePayload) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("object_size ", object_size, " is not in [1, 2^30)"));
+  }
+  if (object_count == 0 || object_count > kMaximumBlockCount) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("object_count ", object_count, " is not in [1, 2^30]"));
+  }
+  if (alignment < 8 || !std::has_single_bit(alignment) || alignment > kPageSize) {
+    return absl::InvalidArgumentError("record alignment must be a power of two in [8, 4096]");
+  }
+  RingSpec ring;
+  ring.block_size = RoundUp(object_size, alignment);
+  ring.block_count = std::bit_ceil(object_count);
+  ring.capacity_blocks = object_count;
+  ring.max_frame_blocks = 1;
+  ring.record_size = object_size;
+  if (ring.block_size > kMaximumBufferSize / ring.block_count) {
+    return absl::InvalidArgumentError(absl::StrCat(object_count, " records of ", object_size,
+                                                   " bytes exceed the maximum of 2^36 bytes"));
+  }
+  return ring;
+}
+
+absl::Status ValidatePipeName(const std::string& name) {
+  if (name.empty() || name.size() > 200) {
+    return absl::InvalidArgumentError("a pipe name has 1 to 200 characters");
+  }
+  if (name[0] == '.') return absl::InvalidArgumentError("a pipe name may not start with '.'");
+  for (char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '.' || c == '_' || c == '-';
+    if (!ok) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("pipe name \"", name, "\" may only contain [A-Za-z0-9._-]"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+Segment::Segment(Segment&& other) noexcept { *this = std::move(other); }
+
+Segment& Segment::operator=(Segment&& other) noexcept {
+  if (this != &other) {
+    this->~Segment();
+    base_ = std::exchange(other.base_, nullptr);
+    size_ = std::exchange(other.size_, 0);
+    descriptor_ = std::exchange(other.descriptor_, -1);
+    name_ = std::move(other.name_);
+    instance_id_ = other.instance_id_;
+    spec_ = other.spec_;
+    slots_ = std::exchange(other.slots_, nullptr);
+    for (std::uint32_t i = 0; i < kMaxRings; ++i) rings_[i] = std::exchange(other.rings_[i], {});
+  }
+  return *this;
+}
+
+Segment::~Segment() {
+  if (base_ != nullptr) munmap(base_, size_);
+  if (descriptor_ >= 0) close(descriptor_);
+  base_ = nullptr;
+  descriptor_ = -1;
+}
+
+absl::Status Segment::MapAndBind(int descriptor, std::size_t size) {
+  void* address = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, descriptor, 0);
+  if (address == MAP_FAILED) {
+    const int error = errno;
+    return absl::ResourceExhaustedError(
+        absl::StrCat("cannot map ", size, " bytes of shared memory: ", ErrnoText(error)));
+  }
+  base_ = static_cast<std::byte*>(address);
+  size_ = size;
+  absl::StatusOr<Offsets> offsets = ComputeOffsets(spec_);
+  if (!offsets.ok()) return offsets.status();
+  slots_ = reinterpret_cast<ProcessSlot*>(base_ + offsets->process_table);
+  for (std::uint32_t i = 0; i < spec_.ring_count; ++i) {
+    rings_[i].control = reinterpret_cast<RingControl*>(base_ + offsets->control[i]);
+    rings_[i].cells = reinterpret_cast<Cell*>(base_ + offsets->cells[i]);
+    rings_[i].data = base_ + offsets->data[i];
+    rings_[i].spec = spec_.rings[i];
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Segment> Segment::CreateAnonymous(const SegmentSpec& spec) {
+  absl::StatusOr<Offsets> offsets = ComputeOffsets(spec);
+  if (!offsets.ok()) return offsets.status();
+  const int descriptor = memfd_create("buffered_pipe", MFD_CLOEXEC);
+  if (descriptor < 0) {
+    const int error = errno;
+    return absl::ResourceExhaustedError(absl::StrCat("memfd_create: ", ErrnoText(error)));
+  }
+  Segment segment;
+  segment.spec_ = spec;
+  segment.instance_id_ = RandomId();
+  absl::Status status = ReserveMemory(descriptor, offsets->total);
+  if (status.ok()) status = segment.MapAndBind(descriptor, offsets->total);
+  close(descriptor);  // the mapping keeps the memory alive
+  if (!status.ok()) return status;
+  InitializeHeader(segment.base_, spec, *offsets, segment.instance_id_);
+  return segment;
+}
+
+absl::StatusOr<Segment> Segment::CreateNamed(const std::string& name, const SegmentSpec& spec,
+                                             mode_t mode) {
+  if (absl::Status status = ValidatePipeName(name); !status.ok()) return status;
+  if ((mode & ~mode_t{0777}) != 0) {
+    return absl::InvalidArgumentError("mode may only hold permission bits (0777)");
+  }
+  absl::StatusOr<Offsets> offsets = ComputeOffsets(spec);
+  if (!offsets.ok()) return offsets.status();
+  const std::string path = "/" + name;
+  const int descriptor = shm_open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  if (descriptor < 0) {
+    const int error = errno;
+    if (error == EEXIST) {
+      return absl::AlreadyExistsError(absl::StrCat("a pipe named \"", name, "\" already exists"));
+    }
+    if (error == EACCES) {
+      return absl::PermissionDeniedError(absl::StrCat("cannot create \"", name, "\": ", ErrnoText(error)));
+    }
+    return absl::ResourceExhaustedError(absl::StrCat("cannot create \"", name, "\": ", ErrnoText(error)));
+  }
+  // The mode given to shm_open is filtered by the umask; set it exactly.
+  fchmod(descriptor, mode);
+  Segment segment;
+  segment.spec_ = spec;
+  segment.name_ = name;
+  segment.descriptor_ = descriptor;
+  segment.instance_id_ = RandomId();
+  absl::Status status = ReserveMemory(descriptor, offsets->total);
+  if (status.ok()) status = segment.MapAndBind(descriptor, offsets->total);
+  if (!status.ok()) {
+    shm_unlink(path.c_str());
+    return status;
+  }
+  InitializeHeader(segment.base_, spec, *offsets, segment.instance_id_);
+  return segment;
+}
+
+absl::StatusOr<Segment> Segment::OpenNamed(const std::string& name) {
+  if (absl::Status status = ValidatePipeName(name); !status.ok()) return status;
+  const std::string path = "/" + name;
+  const int descriptor = shm_open(path.c_str(), O_RDWR | O_CLOEXEC, 0);
+  if (descriptor < 0) {
+    const int error = errno;
+    if (error == ENOENT) return absl::NotFoundError(absl::StrCat("no pipe named \"", name, "\""));
+    if (error == EACCES) {
+      return absl::PermissionDeniedError(
+          absl::StrCat("no permission to open pipe \"", name, "\": ", ErrnoText(error)));
+    }
+    return absl::UnavailableError(absl::StrCat("cannot open \"", name, "\": ", ErrnoText(error)));
+  }
+  Segment segment;
+  segment.name_ = name;
+  segment.descriptor_ = descriptor;
+
+  // A creator may still be initialising: wait (bounded) for it to publish.
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  struct stat file {};
+  void* address = MAP_FAILED;
+  std::size_t mapped = 0;
+  for (;;) {
+    if (fstat(descriptor, &file) != 0) return absl::UnavailableError("fstat failed");
+    const auto size = static_cast<std::uint64_t>(file.st_size);
+    if (size >= sizeof(SegmentHeader)) {
+      if (size > kMaximumSegmentSize) {
+        return absl::DataLossError(absl::StrCat("\"", name, "\" is too large to be a pipe"));
+      }
+      mapped = static_cast<std::size_t>(size);
+      address = mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_SHARED, descriptor, 0);
+      if (address == MAP_FAILED) return absl::ResourceExhaustedError("cannot map the segment");
+      // SYNC POINT READ: pairs with the creator's release store of `magic`.
+      const std::uint64_t magic =
+          static_cast<SegmentHeader*>(address)->magic.load(std::memory_order_acquire);
+      if (magic == kSegmentMagic) break;
+      munmap(address, mapped);
+      address = MAP_FAILED;
+      if (magic != 0) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("\"", name, "\" is not a buffered_pipe segment (bad magic)"));
+      }
+    }
+    if (std::chrono::steady_clock::now() > give_up) {
+      return absl::DataLossError(
+          absl::StrCat("\"", name, "\" was never completely initialised (creator died?)"));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  const auto* header = static_cast<const SegmentHeader*>(address);
+  // Copy the identity out before validating: the segment is untrusted and
+  // another process could change it while we look.
+  const std::uint32_t version = header->layout_version;
+  const std::uint32_t header_size = header->header_size;
+  const std::uint64_t total_size = header->total_size;
+  const std::uint32_t kind = header->kind;
+  const std::uint32_t ring_count = header->ring_count;
+  const std::uint32_t slot_count = header->process_slot_count;
+  const std::uint64_t table_offset = header->process_table_offset;
+  SegmentSpec spec;
+  spec.kind = static_cast<SegmentKind>(kind);
+  spec.ring_count = ring_count;
+  spec.flags = header->flags;
+  RingGeometry geometry[kMaxRings] = {};
+  if (ring_count >= 1 && ring_count <= kMaxRings) {
+    for (std::uint32_t i = 0; i < ring_count; ++i) {
+      geometry[i] = header->rings[i];
+      spec.rings[i] = RingSpec{geometry[i].block_size,      geometry[i].block_count,
+                               geometry[i].capacity_blocks, geometry[i].max_frame_blocks,
+                               geometry[i].record_size,     geometry[i].type_fingerprint,
+                               geometry[i].codec_id};
+    }
+  }
+  segment.instance_id_ = header->instance_id;
+  munmap(address, mapped);
+
+  if (version != kLayoutVersion) {
+    return absl::InvalidArgumentError(absl::StrCat("\"", name, "\" has layout version ", version,
+                                                   "; this library reads version ", kLayoutVersion));
+  }
+  if (header_size != sizeof(SegmentHeader) || slot_count != kProcessSlotCount) {
+    return absl::DataLossError(absl::StrCat("\"", name, "\" has an inconsistent header"));
+  }
+  absl::StatusOr<Offsets> offsets = ComputeOffsets(spec);
+  if (!offsets.ok()) {
+    return absl::DataLossError(absl::StrCat("\"", name, "\" has an invalid geometry: ",
+                                            offsets.status().message()));
+  }
+  bool consistent = offsets->total == total_size && total_size == mapped &&
+                    offsets->process_table == table_offset;
+  for (std::uint32_t i = 0; i < ring_count; ++i) {
+    consistent = consistent && geometry[i].control_offset == offsets->control[i] &&
+                 geometry[i].cells_offset == offsets->cells[i] &&
+                 geometry[i].data_offset == offsets->data[i];
+  }
+  if (!consistent) {
+    return absl::DataLossError(
+        absl::StrCat("\"", name, "\" has sizes that do not match its geometry or file"));
+  }
+  segment.spec_ = spec;
+  if (absl::Status status = segment.MapAndBind(descriptor, mapped); !status.ok()) return status;
+  return segment;
+}
+
+bool Segment::UnlinkNameIfOurs() const {
+  if (name_.empty() || descriptor_ < 0) return false;
+  struct stat ours {};
+  struct stat current {};
+  const std::string path = "/dev/shm/" + name_;
+  if (fstat(descriptor_, &ours) != 0 || stat(path.c_str(), &current) != 0) return false;
+  if (ours.st_dev != current.st_dev || ours.st_ino != current.st_ino) return false;
+  return shm_unlink(("/" + name_).c_str()) == 0;
+}
+
+}  // namespace buffered_pipe::internal

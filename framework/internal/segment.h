@@ -1,0 +1,113 @@
+// Segment: one mapping of a pipe's shared memory, created or opened and
+// validated. It owns the mapping (and, for named segments, a descriptor used
+// to check the name still refers to it). It knows the layout (layout.h) but
+// no protocol.
+//
+// Errors: InvalidArgument for a bad geometry or name, or a segment of another
+// layout version or kind; NotFound / AlreadyExists / PermissionDenied for
+// names; ResourceExhausted when the memory cannot be reserved; DataLoss when
+// a segment's header is inconsistent with itself or with its file.
+// Thread-safety: immutable after construction; the shared memory it maps is
+// accessed only through atomics by the protocol code.
+
+#ifndef BUFFERED_PIPE_INTERNAL_SEGMENT_H_
+#define BUFFERED_PIPE_INTERNAL_SEGMENT_H_
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "buffered_pipe/internal/layout.h"
+
+namespace buffered_pipe::internal {
+
+// Geometry of one ring, as requested by a factory or read from a header.
+struct RingSpec {
+  std::uint64_t block_size = kGenericBlockSize;
+  std::uint64_t block_count = 0;
+  std::uint64_t capacity_blocks = 0;
+  std::uint64_t max_frame_blocks = 0;
+  std::uint64_t record_size = 0;
+  std::uint64_t type_fingerprint = 0;
+  std::uint64_t codec_id = 0;
+
+  friend bool operator==(const RingSpec&, const RingSpec&) = default;
+};
+
+struct SegmentSpec {
+  SegmentKind kind = SegmentKind::kGeneric;
+  std::uint32_t ring_count = 1;
+  std::uint32_t flags = 0;  // SegmentFlag bits
+  RingSpec rings[kMaxRings];
+};
+
+// Geometry of a generic ring for a requested buffer size (bytes).
+absl::StatusOr<RingSpec> GenericRingSpec(std::uint64_t buffer_size);
+// Geometry of a static ring for `object_count` records of `object_size` bytes,
+// each slot aligned to `alignment` (a power of two, at least 8).
+absl::StatusOr<RingSpec> StaticRingSpec(std::uint64_t object_size, std::uint64_t object_count,
+                                        std::uint64_t alignment = 8);
+
+// Addresses of one ring inside a mapping.
+struct RingView {
+  RingControl* control = nullptr;
+  Cell* cells = nullptr;
+  std::byte* data = nullptr;
+  RingSpec spec;
+};
+
+// Checks a pipe name: 1 to 200 characters from [A-Za-z0-9._-], not starting
+// with '.'. The shared memory object is /dev/shm/<name>.
+absl::Status ValidatePipeName(const std::string& name);
+
+class Segment {
+ public:
+  // A segment that no other process can open; shared by fork only.
+  static absl::StatusOr<Segment> CreateAnonymous(const SegmentSpec& spec);
+  // A segment under `name`, created exclusively with permission `mode`.
+  static absl::StatusOr<Segment> CreateNamed(const std::string& name, const SegmentSpec& spec,
+                                             mode_t mode);
+  // Maps an existing named segment after validating it.
+  static absl::StatusOr<Segment> OpenNamed(const std::string& name);
+
+  Segment(Segment&& other) noexcept;
+  Segment& operator=(Segment&& other) noexcept;
+  Segment(const Segment&) = delete;
+  Segment& operator=(const Segment&) = delete;
+  ~Segment();
+
+  SegmentHeader& header() const { return *reinterpret_cast<SegmentHeader*>(base_); }
+  const SegmentSpec& spec() const { return spec_; }
+  // `owner` is 1..kProcessSlotCount.
+  ProcessSlot& slot(std::uint32_t owner) const { return slots_[owner - 1]; }
+  RingView ring(std::uint32_t index) const { return rings_[index]; }
+  std::uint64_t instance_id() const { return instance_id_; }
+  std::size_t size() const { return size_; }
+  const std::string& name() const { return name_; }
+  bool is_named() const { return !name_.empty(); }
+
+  // Removes the name if it still refers to this segment (same inode).
+  // Returns true if it removed it.
+  bool UnlinkNameIfOurs() const;
+
+ private:
+  Segment() = default;
+  absl::Status MapAndBind(int descriptor, std::size_t size);
+
+  std::byte* base_ = nullptr;
+  std::size_t size_ = 0;
+  int descriptor_ = -1;  // named segments only
+  std::string name_;
+  std::uint64_t instance_id_ = 0;
+  SegmentSpec spec_;
+  ProcessSlot* slots_ = nullptr;
+  RingView rings_[kMaxRings];
+};
+
+}  // namespace buffered_pipe::internal
+
+#endif  // BUFFERED_PIPE_INTERNAL_SEGMENT_H_

@@ -1,0 +1,139 @@
+// Spin, then yield, then park: how every blocking call of buffered_pipe waits.
+//
+// A waiter first retries for a few microseconds (a peer that is actively
+// sending usually makes it ready in that time), then yields the CPU a few
+// times, then parks on the futex word of a WaitLine. Parking follows the
+// classic Dekker pairing, which is why it costs the other side nothing while
+// nobody is parked:
+//
+//   waiter                                  state changer
+//   observed = line.signal (acquire)        change state (seq_cst RMW or store)
+//   line.parked += 1 (seq_cst)              if line.parked (seq_cst load) != 0:
+//   re-check state (seq_cst loads)              line.signal += 1
+//   futex_wait(line.signal, observed)           futex_wake(line.signal)
+//
+// In the single total order of seq_cst operations either the waiter's
+// re-check sees the new state, or the changer's load of `parked` sees the
+// waiter (and its bump of `signal` makes a late futex_wait return at once).
+// Parked waiters still wake every kPollInterval to look for dead peers, so a
+// call blocked on a process that was killed returns within about two poll
+// intervals of the kill.
+
+#ifndef BUFFERED_PIPE_INTERNAL_WAIT_H_
+#define BUFFERED_PIPE_INTERNAL_WAIT_H_
+
+#include <sched.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+
+#include "absl/status/status.h"
+#include "buffered_pipe/deadline.h"
+#include "buffered_pipe/internal/futex.h"
+#include "buffered_pipe/internal/layout.h"
+
+namespace buffered_pipe::internal {
+
+inline constexpr int kSpinRounds = 256;
+inline constexpr int kYieldRounds = 32;
+// How often a parked waiter looks for dead peers.
+inline constexpr std::int64_t kPollIntervalNs = 100'000'000;
+// How long a waiter sleeps when a peer is in the middle of a step (for
+// example between claiming a frame and advancing the tail): such a peer is
+// either preempted or dead, and will be found by the poll if dead.
+inline constexpr std::int64_t kRetrySleepNs = 200'000;
+
+inline void CpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield" ::: "memory");
+#endif
+}
+
+// Wakes the waiters parked on `line`, if any. Call after a seq_cst state
+// change that may let them proceed.
+inline void WakeParked(WaitLine& line) {
+  // SYNC POINT (Dekker, see above): seq_cst so that this load is ordered
+  // after the caller's seq_cst state change.
+  if (line.parked.load(std::memory_order_seq_cst) != 0) {
+    // Relaxed is enough for the bump: it only has to differ from the value
+    // the parked waiter observed; the state itself was published by the
+    // caller's seq_cst operation.
+    line.signal.fetch_add(1, std::memory_order_relaxed);
+    FutexWakeAll(&line.signal);
+  }
+}
+
+// What one attempt of a blocking operation found.
+enum class Step {
+  kDone,     // finished; the result is in *result
+  kRetry,    // a peer is in the middle of a step: retry soon
+  kBlocked,  // must wait for a peer (data, space, a hold)
+};
+
+// Runs `attempt(absl::Status*) -> Step` until it is done, waiting on `line`
+// in between; runs `poll()` (the search for dead peers) every
+// kPollIntervalNs of waiting. Returns the attempt's result, DeadlineExceeded,
+// or Unavailable for a non-blocking deadline that would have to wait.
+template <typename Attempt, typename Poll>
+absl::Status WaitLoop(WaitLine& line, const Deadline& deadline, Attempt&& attempt, Poll&& poll) {
+  absl::Status result;
+  bool polled = false;
+  for (int round = 0;; ++round) {
+    const Step step = attempt(&result);
+    if (step == Step::kDone) return result;
+    if (deadline.is_non_blocking()) {
+      // A non-blocking call still rides out a peer's in-between step (it is
+      // a few instructions long unless the peer is preempted or dead).
+      if (step == Step::kRetry && round < kSpinRounds) {
+        CpuRelax();
+        continue;
+      }
+      if (!polled) {
+        polled = true;
+        poll();
+        continue;
+      }
+      return absl::UnavailableError("the call would block");
+    }
+    if (round < kSpinRounds) {
+      CpuRelax();
+      continue;
+    }
+    if (round < kSpinRounds + kYieldRounds) {
+      sched_yield();
+      continue;
+    }
+    break;
+  }
+
+  std::int64_t last_poll = Deadline::NowNanoseconds();
+  for (;;) {
+    const std::int64_t now = Deadline::NowNanoseconds();
+    if (deadline.has_passed()) return absl::DeadlineExceededError("deadline exceeded");
+    if (now - last_poll >= kPollIntervalNs) {
+      poll();
+      last_poll = now;
+    }
+    // SYNC POINT (Dekker): observe the signal, announce, re-check.
+    const std::uint32_t observed = line.signal.load(std::memory_order_acquire);
+    line.parked.fetch_add(1, std::memory_order_seq_cst);
+    const Step step = attempt(&result);
+    if (step == Step::kDone) {
+      line.parked.fetch_sub(1, std::memory_order_relaxed);
+      return result;
+    }
+    std::int64_t wake_at = std::min(deadline.monotonic_nanoseconds(), last_poll + kPollIntervalNs);
+    if (step == Step::kRetry) wake_at = std::min(wake_at, now + kRetrySleepNs);
+    FutexWait(&line.signal, observed, wake_at);
+    // Relaxed: `parked` only steers whether wakers make a system call; a
+    // stale non-zero value costs one spurious wake, never a lost one.
+    line.parked.fetch_sub(1, std::memory_order_relaxed);
+  }
+}
+
+}  // namespace buffered_pipe::internal
+
+#endif  // BUFFERED_PIPE_INTERNAL_WAIT_H_

@@ -1,0 +1,135 @@
+#include "buffered_pipe/pipe.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "buffered_pipe/internal/factory.h"
+
+namespace buffered_pipe {
+namespace {
+
+// A streamed message's announced size comes from shared memory: trust it
+// for pre-allocation only up to this much.
+constexpr std::uint64_t kTrustedReserve = std::uint64_t{64} << 20;
+
+absl::StatusOr<internal::SegmentSpec> GenericSpec(const PipeOptions& options) {
+  absl::StatusOr<internal::RingSpec> ring = internal::GenericRingSpec(options.buffer_size);
+  if (!ring.ok()) return ring.status();
+  internal::SegmentSpec spec;
+  spec.kind = internal::SegmentKind::kGeneric;
+  spec.ring_count = options.duplex ? 2 : 1;
+  spec.rings[0] = *ring;
+  spec.rings[1] = options.duplex ? *ring : internal::RingSpec{};
+  return spec;
+}
+
+}  // namespace
+
+absl::StatusOr<std::pair<PipeEnd, PipeEnd>> PipeEnd::PairOf(
+    absl::StatusOr<std::shared_ptr<internal::Attachment>> attachment) {
+  if (!attachment.ok()) return attachment.status();
+  absl::StatusOr<std::pair<internal::Endpoint, internal::Endpoint>> ends =
+      internal::Endpoint::OpenPair(std::move(*attachment));
+  if (!ends.ok()) return ends.status();
+  return std::pair<PipeEnd, PipeEnd>(PipeEnd(std::move(ends->first)),
+                                     PipeEnd(std::move(ends->second)));
+}
+
+absl::StatusOr<std::pair<PipeEnd, PipeEnd>> Pipe(const PipeOptions& options) {
+  absl::StatusOr<internal::SegmentSpec> spec = GenericSpec(options);
+  if (!spec.ok()) return spec.status();
+  return PipeEnd::PairOf(internal::CreateAnonymousAttachment(*spec));
+}
+
+absl::StatusOr<std::pair<PipeEnd, PipeEnd>> CreateNamedPipe(const std::string& name,
+                                                            const PipeOptions& options,
+                                                            const NamedPipeOptions& named) {
+  absl::StatusOr<internal::SegmentSpec> spec = GenericSpec(options);
+  if (!spec.ok()) return spec.status();
+  return PipeEnd::PairOf(internal::CreateNamedAttachment(
+      name, *spec, internal::NamedCreation{named.mode, named.remove_when_unused, named.replace_stale}));
+}
+
+absl::StatusOr<PipeEnd> OpenNamedPipe(const std::string& name, Side side) {
+  absl::StatusOr<std::shared_ptr<internal::Attachment>> attachment =
+      internal::OpenNamedAttachment(name, internal::SegmentKind::kGeneric);
+  if (!attachment.ok()) return attachment.status();
+  const std::uint32_t rings = (*attachment)->ring_count();
+  absl::StatusOr<internal::Endpoint> endpoint = internal::Endpoint::Open(
+      std::move(*attachment), internal::Endpoint::RolesOfSide(rings, static_cast<int>(side)));
+  if (!endpoint.ok()) return endpoint.status();
+  return PipeEnd(std::move(*endpoint));
+}
+
+absl::Status RemoveNamedPipe(const std::string& name) { return internal::RemoveSegmentName(name); }
+
+std::uint64_t PipeEnd::buffer_size() const {
+  absl::StatusOr<internal::Ring*> ring = endpoint_.SendRing();
+  if (!ring.ok()) return 0;
+  return (*ring)->spec().block_count * (*ring)->spec().block_size;
+}
+
+absl::Status PipeEnd::send_bytes_until(std::string_view message, const Deadline& deadline) {
+  absl::StatusOr<OutgoingMessage> outgoing = begin_send(message.size(), deadline);
+  if (!outgoing.ok()) return outgoing.status();
+  if (absl::Status status = outgoing->write(message); !status.ok()) return status;
+  return outgoing->commit();
+}
+
+absl::StatusOr<OutgoingMessage> PipeEnd::begin_send(std::uint64_t size, const Deadline& deadline) {
+  absl::StatusOr<internal::Ring*> ring = endpoint_.SendRing();
+  if (!ring.ok()) return ring.status();
+  absl::StatusOr<internal::SendTransaction> transaction =
+      (*ring)->BeginSend(size, endpoint_.Context(deadline));
+  if (!transaction.ok()) return transaction.status();
+  return OutgoingMessage(std::move(*transaction));
+}
+
+absl::StatusOr<IncomingMessage> PipeEnd::begin_recv(const Deadline& deadline) {
+  absl::StatusOr<internal::Ring*> ring = endpoint_.ReceiveRing();
+  if (!ring.ok()) return ring.status();
+  absl::StatusOr<internal::ReceiveTransaction> transaction =
+      (*ring)->BeginReceive(endpoint_.Context(deadline));
+  if (!transaction.ok()) return transaction.status();
+  return IncomingMessage(std::move(*transaction));
+}
+
+absl::Status PipeEnd::recv_bytes_into(std::string& message, const Deadline& deadline) {
+  for (;;) {
+    absl::StatusOr<IncomingMessage> incoming = begin_recv(deadline);
+    if (!incoming.ok()) return incoming.status();
+    const std::uint64_t announced = incoming->size();
+    message.clear();
+    if (announced != kUnknownMessageSize) {
+      message.reserve(static_cast<std::size_t>(std::min(announced, kTrustedReserve)));
+    }
+    absl::Status status;
+    for (;;) {
+      absl::StatusOr<std::span<const std::byte>> piece = incoming->next_piece();
+      if (!piece.ok()) {
+        status = piece.status();
+        break;
+      }
+      if (piece->empty()) break;
+      message.append(reinterpret_cast<const char*>(piece->data()), piece->size());
+    }
+    // The sender gave up or died in the middle of a streamed message: it was
+    // never delivered; take the next one.
+    if (absl::IsAborted(status)) continue;
+    if (!status.ok()) return status;
+    if (announced != kUnknownMessageSize && message.size() != announced) {
+      return absl::DataLossError(absl::StrCat("message announced ", announced, " bytes but carried ",
+                                              message.size()));
+    }
+    return absl::OkStatus();
+  }
+}
+
+absl::StatusOr<std::string> PipeEnd::recv_bytes_until(const Deadline& deadline) {
+  std::string message;
+  if (absl::Status status = recv_bytes_into(message, deadline); !status.ok()) return status;
+  return message;
+}
+
+}  // namespace buffered_pipe

@@ -1,0 +1,193 @@
+// The generic pipe: variable-length byte messages between threads and
+// processes through a shared-memory ring.
+//
+// The C++ counterpart of Python's buffered_pipe.Generic_Pipe (and of
+// multiprocessing.Pipe):
+//
+//   absl::StatusOr<std::pair<PipeEnd, PipeEnd>> pipe =
+//       buffered_pipe::Pipe({.buffer_size = 2048, .duplex = false});
+//   if (!pipe.ok()) return pipe.status();
+//   auto [receiver, sender] = std::move(*pipe);
+//   if (fork() == 0) {                       // ends work across fork()...
+//     (void)sender.send_bytes("Hello, world!");
+//     _exit(0);
+//   }
+//   std::thread reader([&] {                 // ...and across threads
+//     absl::StatusOr<std::string> message = receiver.recv_bytes();
+//     if (message.ok()) std::cout << *message << "\n";
+//   });
+//
+// Guarantees
+// - Any number of threads and processes may send on a sending end and
+//   receive on a receiving end at once. Every message is delivered exactly
+//   once and whole, to one receiver. The messages of one sender (one thread,
+//   or one process sending from one thread) are taken out of the pipe in the
+//   order they were sent.
+// - Messages of any length, from 0 bytes to many times buffer_size: a
+//   message longer than half the buffer is streamed through it in chunks;
+//   while it streams, other senders wait.
+// - Blocking calls spin for a few microseconds, then sleep on a futex: an idle
+//   blocked call uses no CPU (it wakes every 100 ms to look for dead peers).
+//   `_for` / `_until` variants take a timeout or a Deadline on the monotonic
+//   clock; `try_` variants never wait (they return Unavailable instead).
+// - End of stream: once every sending end is closed, in every process (a
+//   process that exits or dies closes its ends), receivers get the messages
+//   still in the pipe and then OutOfRange (IsEndOfStream). Sending once every
+//   receiving end is closed returns FailedPrecondition (IsBrokenPipe).
+// - Crashes: any process may be killed at any point. A half-written message
+//   is never delivered; messages of the surviving senders are never lost;
+//   survivors blocked on the dead process return (or carry on) within about
+//   200 ms. A message that a killed receiver had already taken is lost with
+//   it, as if it had been delivered just before the kill. A killed sender's
+//   message in progress is never delivered.
+// - Memory: an anonymous pipe's memory goes away with its last mapping. A
+//   named pipe (CreateNamedPipe) is a file in /dev/shm, created exclusively,
+//   mode 0600 by default; unless remove_when_unused is false, the last
+//   process to close its ends removes it (processes that died do not count).
+//   A stale name left behind when every user crashed is reclaimed by
+//   CreateNamedPipe (replace_stale) or removed with RemoveNamedPipe.
+//
+// Errors are absl::Status values, see status.h. A call that fails has sent
+// or taken nothing.
+//
+// Thread-safety: a PipeEnd may be used by many threads at once, including
+// close() while other threads are blocked in it (they return Cancelled).
+// Moving or destroying an end must not race with other calls on it.
+
+#ifndef BUFFERED_PIPE_PIPE_H_
+#define BUFFERED_PIPE_PIPE_H_
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "buffered_pipe/deadline.h"
+#include "buffered_pipe/internal/endpoint.h"
+#include "buffered_pipe/message.h"
+
+namespace buffered_pipe {
+
+struct PipeOptions {
+  // Bytes of ring, at least 64 and at most 2^36; rounded up to a power of two.
+  std::uint64_t buffer_size = 64 * 1024;
+  // false: (receiving end, sending end); true: two ends that both send and
+  // receive, each with its own ring of buffer_size bytes.
+  bool duplex = false;
+};
+
+struct NamedPipeOptions {
+  // Permission bits of /dev/shm/<name>; owner-only by default.
+  mode_t mode = 0600;
+  // The last process to close its ends removes the name.
+  bool remove_when_unused = true;
+  // If the name exists but every process that used it is dead, remove it and
+  // create the pipe afresh (instead of AlreadyExists).
+  bool replace_stale = true;
+};
+
+// Which end of a named pipe to open: the first or second element of the
+// pair CreateNamedPipe returned.
+enum class Side { kFirst = 0, kSecond = 1 };
+inline constexpr Side kReceivingSide = Side::kFirst;  // of a simplex pipe
+inline constexpr Side kSendingSide = Side::kSecond;   // of a simplex pipe
+
+class PipeEnd {
+ public:
+  // An empty end; every call returns InvalidArgument.
+  PipeEnd() = default;
+  PipeEnd(PipeEnd&&) noexcept = default;
+  PipeEnd& operator=(PipeEnd&&) noexcept = default;
+  PipeEnd(const PipeEnd&) = delete;
+  PipeEnd& operator=(const PipeEnd&) = delete;
+  ~PipeEnd() = default;  // closes
+
+  bool is_open() const { return endpoint_.is_open(); }
+  bool can_send() const { return endpoint_.can_send(); }
+  bool can_recv() const { return endpoint_.can_receive(); }
+  // Bytes of ring this end sends into (0 for a receive-only or empty end).
+  std::uint64_t buffer_size() const;
+
+  // --- Sending: blocks while the pipe is full.
+  absl::Status send_bytes(std::string_view message) {
+    return send_bytes_until(message, Deadline::Infinite());
+  }
+  absl::Status send_bytes_for(std::string_view message, Deadline::Clock::duration timeout) {
+    return send_bytes_until(message, Deadline::After(timeout));
+  }
+  absl::Status send_bytes_until(std::string_view message, const Deadline& deadline);
+  absl::Status try_send_bytes(std::string_view message) {
+    return send_bytes_until(message, Deadline::NonBlocking());
+  }
+
+  // --- Receiving: blocks while the pipe is empty. A message that has begun
+  // to stream is waited for to its end (the deadline bounds the wait for a
+  // message to begin).
+  absl::StatusOr<std::string> recv_bytes() { return recv_bytes_until(Deadline::Infinite()); }
+  absl::StatusOr<std::string> recv_bytes_for(Deadline::Clock::duration timeout) {
+    return recv_bytes_until(Deadline::After(timeout));
+  }
+  absl::StatusOr<std::string> recv_bytes_until(const Deadline& deadline);
+  absl::StatusOr<std::string> try_recv_bytes() { return recv_bytes_until(Deadline::NonBlocking()); }
+  // Into an existing string (its capacity is reused: no allocation when the
+  // message fits).
+  absl::Status recv_bytes_into(std::string& message,
+                               const Deadline& deadline = Deadline::Infinite());
+
+  // --- Piecewise messages (for codecs and zero-copy use), see message.h.
+  absl::StatusOr<OutgoingMessage> begin_send(std::uint64_t size,
+                                             const Deadline& deadline = Deadline::Infinite());
+  absl::StatusOr<IncomingMessage> begin_recv(const Deadline& deadline = Deadline::Infinite());
+
+  // Closes this end (idempotent; also done by the destructor). Callers
+  // blocked on it return Cancelled; further calls return Cancelled.
+  absl::Status close() { return endpoint_.Close(); }
+
+  // The seed's register(). Not needed after fork(): ends register the child
+  // automatically (pthread_atfork). Call it in a child created without
+  // fork() (raw clone / syscall) before using the end there. Calling it again
+  // is harmless.
+  absl::Status register_process() { return endpoint_.RegisterProcess(); }
+
+ private:
+  friend absl::StatusOr<std::pair<PipeEnd, PipeEnd>> Pipe(const PipeOptions& options);
+  friend absl::StatusOr<std::pair<PipeEnd, PipeEnd>> CreateNamedPipe(
+      const std::string& name, const PipeOptions& options, const NamedPipeOptions& named);
+  friend absl::StatusOr<PipeEnd> OpenNamedPipe(const std::string& name, Side side);
+  explicit PipeEnd(internal::Endpoint endpoint) : endpoint_(std::move(endpoint)) {}
+  static absl::StatusOr<std::pair<PipeEnd, PipeEnd>> PairOf(
+      absl::StatusOr<std::shared_ptr<internal::Attachment>> attachment);
+
+  internal::Endpoint endpoint_;
+};
+
+// Makes an anonymous pipe, shared with child processes by fork().
+// Returns (receiving end, sending end), or two duplex ends.
+// Errors: InvalidArgument (buffer_size), ResourceExhausted (memory).
+absl::StatusOr<std::pair<PipeEnd, PipeEnd>> Pipe(const PipeOptions& options = {});
+
+// Makes a pipe that unrelated processes can open by `name` (1 to 200
+// characters of [A-Za-z0-9._-]). Errors: InvalidArgument, AlreadyExists,
+// PermissionDenied, ResourceExhausted.
+absl::StatusOr<std::pair<PipeEnd, PipeEnd>> CreateNamedPipe(
+    const std::string& name, const PipeOptions& options = {},
+    const NamedPipeOptions& named = {});
+
+// Opens one end of a named generic pipe. Errors: NotFound, PermissionDenied,
+// InvalidArgument (not a generic pipe, other layout version), DataLoss
+// (inconsistent segment), ResourceExhausted (255 processes attached).
+absl::StatusOr<PipeEnd> OpenNamedPipe(const std::string& name, Side side);
+
+// Removes a pipe's name (processes that have it open keep using it).
+// NotFound if there is no such name.
+absl::Status RemoveNamedPipe(const std::string& name);
+
+}  // namespace buffered_pipe
+
+#endif  // BUFFERED_PIPE_PIPE_H_
