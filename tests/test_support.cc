@@ -1,0 +1,225 @@
+#include "test_support.h"
+
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+
+namespace buffered_pipe::testing {
+namespace {
+
+std::uint64_t Mix(std::uint64_t value) {
+  value += 0x9E3779B97F4A7C15ULL;
+  value = (value ^ (value >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  value = (value ^ (value >> 27)) * 0x94D049BB133111EBULL;
+  return value ^ (value >> 31);
+}
+
+std::uint8_t PatternByte(std::uint64_t seed, std::size_t index) {
+  return static_cast<std::uint8_t>(Mix(seed + index / 8) >> (8 * (index % 8)));
+}
+
+std::uint32_t Checksum(std::string_view bytes) {
+  std::uint32_t hash = 2166136261u;
+  for (char c : bytes) hash = (hash ^ static_cast<std::uint8_t>(c)) * 16777619u;
+  return hash;
+}
+
+template <typename T>
+void Put(std::string& out, std::size_t offset, T value) {
+  std::memcpy(out.data() + offset, &value, sizeof(value));
+}
+template <typename T>
+T Get(std::string_view in, std::size_t offset) {
+  T value;
+  std::memcpy(&value, in.data() + offset, sizeof(value));
+  return value;
+}
+
+}  // namespace
+
+int TestScale() {
+  const char* value = std::getenv("BUFFERED_PIPE_TEST_SCALE");
+  const int scale = value != nullptr ? std::atoi(value) : 1;
+  return scale > 0 ? scale : 1;
+}
+
+std::uint64_t TestSeed() {
+  static const std::uint64_t seed = [] {
+    const char* value = std::getenv("BUFFERED_PIPE_TEST_SEED");
+    const std::uint64_t chosen =
+        value != nullptr ? std::strtoull(value, nullptr, 10)
+                         : static_cast<std::uint64_t>(
+                               std::chrono::steady_clock::now().time_since_epoch().count());
+    std::fprintf(stderr, "BUFFERED_PIPE_TEST_SEED=%llu\n", static_cast<unsigned long long>(chosen));
+    return chosen;
+  }();
+  return seed;
+}
+
+SharedMemory::SharedMemory(std::size_t bytes) : size_(std::max<std::size_t>(bytes, 1)) {
+  data_ = mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (data_ == MAP_FAILED) std::abort();
+}
+
+SharedMemory::~SharedMemory() { munmap(data_, size_); }
+
+pid_t ForkChild(const std::function<int()>& body) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const int code = body();
+    _exit(code);
+  }
+  return pid;
+}
+
+::testing::AssertionResult WaitForChild(pid_t pid, std::chrono::milliseconds timeout) {
+  const auto give_up = std::chrono::steady_clock::now() + timeout;
+  int status = 0;
+  for (;;) {
+    const pid_t done = waitpid(pid, &status, WNOHANG);
+    if (done == pid) break;
+    if (done < 0) return ::testing::AssertionFailure() << "waitpid failed for " << pid;
+    if (std::chrono::steady_clock::now() > give_up) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      return ::testing::AssertionFailure() << "child " << pid << " did not finish in time";
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return ::testing::AssertionSuccess();
+  if (WIFEXITED(status)) {
+    return ::testing::AssertionFailure() << "child " << pid << " exited with " << WEXITSTATUS(status);
+  }
+  return ::testing::AssertionFailure() << "child " << pid << " was killed by signal "
+                                       << (WIFSIGNALED(status) ? WTERMSIG(status) : -1);
+}
+
+std::string UniqueName(std::string_view prefix) {
+  static std::atomic<int> counter{0};
+  return absl::StrCat("bpipe-test-", prefix, "-", getpid(), "-", counter.fetch_add(1));
+}
+
+std::string MakeMessage(std::uint32_t sender, std::uint64_t sequence, std::size_t length) {
+  std::string message(std::max(length, kMessageHeaderSize), '\0');
+  const std::uint64_t seed = Mix((std::uint64_t{sender} << 40) ^ sequence);
+  for (std::size_t i = kMessageHeaderSize; i < message.size(); ++i) {
+    message[i] = static_cast<char>(PatternByte(seed, i));
+  }
+  Put<std::uint32_t>(message, 0, sender);
+  Put<std::uint64_t>(message, 4, sequence);
+  Put<std::uint32_t>(message, 12, static_cast<std::uint32_t>(message.size()));
+  Put<std::uint32_t>(message, 16, Checksum(std::string_view(message).substr(kMessageHeaderSize)));
+  return message;
+}
+
+absl::Status CheckMessage(std::string_view message, std::uint32_t* sender, std::uint64_t* sequence) {
+  if (message.size() < kMessageHeaderSize) {
+    return absl::DataLossError(absl::StrCat("message of ", message.size(), " bytes is torn"));
+  }
+  *sender = Get<std::uint32_t>(message, 0);
+  *sequence = Get<std::uint64_t>(message, 4);
+  if (Get<std::uint32_t>(message, 12) != message.size()) {
+    return absl::DataLossError(absl::StrCat("message length ", message.size(), " != announced ",
+                                            Get<std::uint32_t>(message, 12)));
+  }
+  if (Get<std::uint32_t>(message, 16) != Checksum(message.substr(kMessageHeaderSize))) {
+    return absl::DataLossError("message checksum mismatch");
+  }
+  const std::uint64_t seed = Mix((std::uint64_t{*sender} << 40) ^ *sequence);
+  for (std::size_t i = kMessageHeaderSize; i < message.size(); ++i) {
+    if (static_cast<std::uint8_t>(message[i]) != PatternByte(seed, i)) {
+      return absl::DataLossError(absl::StrCat("message byte ", i, " is wrong"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+std::string ShortMessage(std::uint64_t sequence, std::size_t length) {
+  std::string message(length, '\0');
+  const std::uint64_t seed = Mix(sequence);
+  for (std::size_t i = 0; i < length; ++i) message[i] = static_cast<char>(PatternByte(seed, i));
+  return message;
+}
+
+DeliveryLog::DeliveryLog(std::size_t capacity)
+    : capacity_(capacity), memory_(sizeof(Header) + capacity * sizeof(Delivery)) {
+  header_ = new (memory_.data()) Header();
+  records_ = reinterpret_cast<Delivery*>(static_cast<char*>(memory_.data()) + sizeof(Header));
+}
+
+std::uint64_t DeliveryLog::Ticket() { return header_->ticket.fetch_add(1, std::memory_order_seq_cst); }
+
+void DeliveryLog::Record(const Delivery& delivery) {
+  const std::uint64_t index = header_->count.fetch_add(1, std::memory_order_relaxed);
+  if (index >= capacity_) {
+    RecordError();
+    return;
+  }
+  records_[index] = delivery;
+}
+
+std::vector<Delivery> DeliveryLog::Deliveries() const {
+  const std::uint64_t count =
+      std::min<std::uint64_t>(header_->count.load(std::memory_order_acquire), capacity_);
+  return std::vector<Delivery>(records_, records_ + count);
+}
+
+std::uint64_t DeliveryLog::errors() const { return header_->errors.load(std::memory_order_acquire); }
+void DeliveryLog::RecordError() { header_->errors.fetch_add(1, std::memory_order_relaxed); }
+
+::testing::AssertionResult VerifyDeliveries(const std::vector<Delivery>& deliveries,
+                                            const std::vector<std::uint64_t>& sent,
+                                            std::uint64_t allowed_losses) {
+  constexpr std::uint64_t kMissing = ~std::uint64_t{0};
+  std::vector<std::vector<std::uint64_t>> start(sent.size()), end(sent.size());
+  for (std::size_t s = 0; s < sent.size(); ++s) {
+    start[s].assign(sent[s], kMissing);
+    end[s].assign(sent[s], kMissing);
+  }
+  for (const Delivery& delivery : deliveries) {
+    if (delivery.sender >= sent.size() || delivery.sequence >= sent[delivery.sender]) {
+      return ::testing::AssertionFailure() << "received message " << delivery.sequence
+                                           << " of sender " << delivery.sender << " never sent";
+    }
+    std::uint64_t& slot = start[delivery.sender][delivery.sequence];
+    if (slot != kMissing) {
+      return ::testing::AssertionFailure() << "message " << delivery.sequence << " of sender "
+                                           << delivery.sender << " received twice";
+    }
+    slot = delivery.start_ticket;
+    end[delivery.sender][delivery.sequence] = delivery.end_ticket;
+  }
+  std::uint64_t missing = 0;
+  for (std::size_t s = 0; s < sent.size(); ++s) {
+    std::uint64_t latest_start = 0;
+    bool any = false;
+    for (std::uint64_t q = 0; q < sent[s]; ++q) {
+      if (start[s][q] == kMissing) {
+        ++missing;
+        continue;
+      }
+      if (any && latest_start > end[s][q]) {
+        return ::testing::AssertionFailure()
+               << "sender " << s << ": message " << q
+               << " was received completely before an earlier message began to be received";
+      }
+      latest_start = std::max(latest_start, start[s][q]);
+      any = true;
+    }
+  }
+  if (missing > allowed_losses) {
+    return ::testing::AssertionFailure() << missing << " messages lost (allowed "
+                                         << allowed_losses << ")";
+  }
+  return ::testing::AssertionSuccess();
+}
+
+}  // namespace buffered_pipe::testing
