@@ -104,7 +104,7 @@ pid_t ForkChild(const std::function<int()>& body) {
 
 std::string UniqueName(std::string_view prefix) {
   static std::atomic<int> counter{0};
-  return absl::StrCat("bpipe-test-", prefix, "-", getpid(), "-", counter.fetch_add(1));
+  return absl::StrCat("bpipe-test-", std::string(prefix), "-", getpid(), "-", counter.fetch_add(1));
 }
 
 std::string MakeMessage(std::uint32_t sender, std::uint64_t sequence, std::size_t length) {
