@@ -3,6 +3,7 @@
 //
 //   buffered_pipe/pipe.h      generic pipe: variable-length byte messages
 //   buffered_pipe/message.h   piecewise (streaming, zero-copy) messages
+//   buffered_pipe/static_pipe.h  static pipe: fixed-size records, bytes or typed
 //   buffered_pipe/deadline.h  timeouts on the monotonic clock
 //   buffered_pipe/status.h    the errors and how to tell them apart
 
@@ -12,6 +13,7 @@
 #include "buffered_pipe/deadline.h"
 #include "buffered_pipe/message.h"
 #include "buffered_pipe/pipe.h"
+#include "buffered_pipe/static_pipe.h"
 #include "buffered_pipe/status.h"
 
 #endif  // BUFFERED_PIPE_BUFFERED_PIPE_H_
