@@ -155,7 +155,11 @@ DeliveryLog::DeliveryLog(std::size_t capacity)
   records_ = reinterpret_cast<Delivery*>(static_cast<char*>(memory_.data()) + sizeof(Header));
 }
 
-std::uint64_t DeliveryLog::Ticket() { return header_->ticket.fetch_add(1, std::memory_order_seq_cst); }
+// Tickets start at 1: an end ticket of 0 marks a record that a killed
+// receiver did not finish writing.
+std::uint64_t DeliveryLog::Ticket() {
+  return header_->ticket.fetch_add(1, std::memory_order_seq_cst) + 1;
+}
 
 void DeliveryLog::Record(const Delivery& delivery) {
   const std::uint64_t index = header_->count.fetch_add(1, std::memory_order_relaxed);
@@ -163,13 +167,26 @@ void DeliveryLog::Record(const Delivery& delivery) {
     RecordError();
     return;
   }
-  records_[index] = delivery;
+  Delivery& record = records_[index];
+  record.sender = delivery.sender;
+  record.receiver = delivery.receiver;
+  record.sequence = delivery.sequence;
+  record.start_ticket = delivery.start_ticket;
+  // Release: the record is complete once its end ticket is visible.
+  std::atomic_ref<std::uint64_t>(record.end_ticket).store(delivery.end_ticket, std::memory_order_release);
 }
 
 std::vector<Delivery> DeliveryLog::Deliveries() const {
   const std::uint64_t count =
       std::min<std::uint64_t>(header_->count.load(std::memory_order_acquire), capacity_);
-  return std::vector<Delivery>(records_, records_ + count);
+  std::vector<Delivery> deliveries;
+  for (std::uint64_t i = 0; i < count; ++i) {
+    if (std::atomic_ref<std::uint64_t>(records_[i].end_ticket).load(std::memory_order_acquire) == 0) {
+      continue;  // never completed: its writer was killed
+    }
+    deliveries.push_back(records_[i]);
+  }
+  return deliveries;
 }
 
 std::uint64_t DeliveryLog::errors() const { return header_->errors.load(std::memory_order_acquire); }
