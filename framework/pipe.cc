@@ -133,3 +133,111 @@ absl::StatusOr<std::string> PipeEnd::recv_bytes_until(const Deadline& deadline) 
 }
 
 }  // namespace buffered_pipe
+
+// --- Typed messages (see codecs/codec.h) -------------------------------------
+
+namespace buffered_pipe {
+namespace {
+
+bool IsUntyped(std::uint64_t fingerprint, std::uint64_t codec_id) {
+  return fingerprint == 0 && codec_id == 0;
+}
+
+std::string DescribeMessageType(std::uint64_t fingerprint, std::uint64_t codec_id) {
+  if (IsUntyped(fingerprint, codec_id)) return "untyped (bytes of any type)";
+  return absl::StrCat("message type ", absl::Hex(fingerprint, absl::kZeroPad16), " with codec id ",
+                      codec_id);
+}
+
+absl::Status CheckRingMessageType(const std::string& name, const internal::RingSpec& ring,
+                                  PipeEnd::MessageType expected, std::string_view direction,
+                                  std::string_view expected_description) {
+  if (ring.type_fingerprint == expected.fingerprint && ring.codec_id == expected.codec_id) {
+    return absl::OkStatus();
+  }
+  const char* difference = IsUntyped(ring.type_fingerprint, ring.codec_id)
+                               ? "it was not created as a typed pipe"
+                           : ring.type_fingerprint != expected.fingerprint
+                               ? (ring.codec_id != expected.codec_id
+                                      ? "another message type and another codec"
+                                      : "another message type")
+                               : "the same message type with another codec";
+  return absl::InvalidArgumentError(absl::StrCat(
+      "cannot open \"", name, "\" for ", std::string(expected_description),
+      ": the messages this end would ", std::string(direction), " are ", DescribeMessageType(ring.type_fingerprint, ring.codec_id), " (",
+      difference, "); this end expects ",
+      DescribeMessageType(expected.fingerprint, expected.codec_id)));
+}
+
+}  // namespace
+
+PipeEnd::MessageType PipeEnd::sent_message_type() const {
+  absl::StatusOr<internal::Ring*> ring = endpoint_.SendRing();
+  if (!ring.ok()) return {};
+  return {(*ring)->spec().type_fingerprint, (*ring)->spec().codec_id};
+}
+
+PipeEnd::MessageType PipeEnd::received_message_type() const {
+  absl::StatusOr<internal::Ring*> ring = endpoint_.ReceiveRing();
+  if (!ring.ok()) return {};
+  return {(*ring)->spec().type_fingerprint, (*ring)->spec().codec_id};
+}
+
+absl::StatusOr<std::pair<PipeEnd, PipeEnd>> PipeEnd::MakeTypedPipe(
+    const PipeOptions& options, const std::string* name, const NamedPipeOptions& named,
+    MessageType first_end_receives, MessageType second_end_receives) {
+  absl::StatusOr<internal::SegmentSpec> spec = GenericSpec(options);
+  if (!spec.ok()) return spec.status();
+  // Ring 0 carries messages from the second end to the first, ring 1 the
+  // other way (see Endpoint::RolesOfSide).
+  spec->rings[0].type_fingerprint = first_end_receives.fingerprint;
+  spec->rings[0].codec_id = first_end_receives.codec_id;
+  if (options.duplex) {
+    spec->rings[1].type_fingerprint = second_end_receives.fingerprint;
+    spec->rings[1].codec_id = second_end_receives.codec_id;
+  }
+  if (name == nullptr) return PairOf(internal::CreateAnonymousAttachment(*spec));
+  return PairOf(internal::CreateNamedAttachment(
+      *name, *spec,
+      internal::NamedCreation{named.mode, named.remove_when_unused, named.replace_stale}));
+}
+
+absl::StatusOr<PipeEnd> PipeEnd::OpenTypedNamedPipe(const std::string& name, Side side,
+                                                    MessageType sends, MessageType receives,
+                                                    std::string_view expected) {
+  // As internal::OpenNamedAttachment, with the message types checked before
+  // this process attaches (a refused open leaves no trace in the segment).
+  absl::StatusOr<internal::Segment> segment = internal::Segment::OpenNamed(name);
+  if (!segment.ok()) return segment.status();
+  const internal::SegmentSpec& spec = segment->spec();
+  if (spec.kind != internal::SegmentKind::kGeneric) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("\"", name, "\" is not a generic pipe: it cannot carry ",
+                     std::string(expected)));
+  }
+  const internal::EndRoles roles =
+      internal::Endpoint::RolesOfSide(spec.ring_count, static_cast<int>(side));
+  if (roles.send_ring >= 0) {
+    if (absl::Status status =
+            CheckRingMessageType(name, spec.rings[roles.send_ring], sends, "send", expected);
+        !status.ok()) {
+      return status;
+    }
+  }
+  if (roles.receive_ring >= 0) {
+    if (absl::Status status = CheckRingMessageType(name, spec.rings[roles.receive_ring], receives,
+                                                   "receive", expected);
+        !status.ok()) {
+      return status;
+    }
+  }
+  absl::StatusOr<std::shared_ptr<internal::Attachment>> attachment =
+      internal::Attachment::Attach(std::move(*segment));
+  if (!attachment.ok()) return attachment.status();
+  absl::StatusOr<internal::Endpoint> endpoint =
+      internal::Endpoint::Open(std::move(*attachment), roles);
+  if (!endpoint.ok()) return endpoint.status();
+  return PipeEnd(std::move(*endpoint));
+}
+
+}  // namespace buffered_pipe

@@ -165,6 +165,91 @@ class PipeEnd {
       absl::StatusOr<std::shared_ptr<internal::Attachment>> attachment);
 
   internal::Endpoint endpoint_;
+
+  // --- Typed messages (see codecs/codec.h) -----------------------------------
+  // send<T> encodes `value` with a codec and sends it as one message; recv<T>
+  // takes one message and decodes it. They wait, fail and deliver as
+  // send_bytes / recv_bytes do, plus the codec's errors (DataLoss: the
+  // message is not a valid T; InvalidArgument: the pipe is a typed pipe of
+  // another message type or codec). The codec is DefaultCodec<T>::type unless
+  // named: send<T, Codec>(value), recv<T, Codec>().
+  //
+  // Defined in buffered_pipe/codecs/codec.h (target //codecs:codec), which
+  // must be included to call them; buffered_pipe/buffered_pipe.h includes it.
+  // (The pipe does not depend on the codecs: they are built on the pipe.)
+ public:
+  struct DefaultCodecTag;  // "the codec DefaultCodec<T> names"
+
+  template <typename T, typename Codec = DefaultCodecTag>
+  absl::Status send(const T& value) {
+    return send_until<T, Codec>(value, Deadline::Infinite());
+  }
+  template <typename T, typename Codec = DefaultCodecTag>
+  absl::Status send_for(const T& value, Deadline::Clock::duration timeout) {
+    return send_until<T, Codec>(value, Deadline::After(timeout));
+  }
+  template <typename T, typename Codec = DefaultCodecTag>
+  absl::Status send_until(const T& value, const Deadline& deadline) {
+    static_assert(requires { sizeof(Typed<T, Codec>); },
+                  "send<T> needs the codecs: #include \"buffered_pipe/codecs/codec.h\" (and "
+                  "\"buffered_pipe/codecs/cereal.h\" for cereal types), or "
+                  "\"buffered_pipe/buffered_pipe.h\"; Bazel target //codecs or //:buffered_pipe");
+    return Typed<T, Codec>::Send(*this, value, deadline);
+  }
+  template <typename T, typename Codec = DefaultCodecTag>
+  absl::Status try_send(const T& value) {
+    return send_until<T, Codec>(value, Deadline::NonBlocking());
+  }
+
+  template <typename T, typename Codec = DefaultCodecTag>
+  absl::StatusOr<T> recv() {
+    return recv_until<T, Codec>(Deadline::Infinite());
+  }
+  template <typename T, typename Codec = DefaultCodecTag>
+  absl::StatusOr<T> recv_for(Deadline::Clock::duration timeout) {
+    return recv_until<T, Codec>(Deadline::After(timeout));
+  }
+  template <typename T, typename Codec = DefaultCodecTag>
+  absl::StatusOr<T> recv_until(const Deadline& deadline) {
+    static_assert(requires { sizeof(Typed<T, Codec>); },
+                  "recv<T> needs the codecs: #include \"buffered_pipe/codecs/codec.h\" (and "
+                  "\"buffered_pipe/codecs/cereal.h\" for cereal types), or "
+                  "\"buffered_pipe/buffered_pipe.h\"; Bazel target //codecs or //:buffered_pipe");
+    return Typed<T, Codec>::Receive(*this, deadline);
+  }
+  template <typename T, typename Codec = DefaultCodecTag>
+  absl::StatusOr<T> try_recv() {
+    return recv_until<T, Codec>(Deadline::NonBlocking());
+  }
+
+  // What a typed pipe records about the messages of one ring; both 0 for an
+  // untyped pipe, whose ends send and receive values of any type.
+  struct MessageType {
+    std::uint64_t fingerprint = 0;  // MessageTypeFingerprint<T>(), codecs/codec.h
+    std::uint64_t codec_id = 0;     // the codec's kId
+    friend bool operator==(const MessageType&, const MessageType&) = default;
+  };
+  // Of the ring this end sends on / receives from ({} if this end does not).
+  MessageType sent_message_type() const;
+  MessageType received_message_type() const;
+
+  // The hooks of codecs/typed_pipe.h, which wraps their ends in typed ends.
+  // A pipe whose rings record message types (`name` null: anonymous). Ring 0
+  // carries the messages the first end receives; ring 1 (duplex only) those
+  // the second end receives.
+  static absl::StatusOr<std::pair<PipeEnd, PipeEnd>> MakeTypedPipe(
+      const PipeOptions& options, const std::string* name, const NamedPipeOptions& named,
+      MessageType first_end_receives, MessageType second_end_receives);
+  // One end of a named pipe, if the rings it would send on and receive from
+  // record `sends` and `receives`. Otherwise InvalidArgument (its message
+  // names `expected`), and nothing is attached.
+  static absl::StatusOr<PipeEnd> OpenTypedNamedPipe(const std::string& name, Side side,
+                                                    MessageType sends, MessageType receives,
+                                                    std::string_view expected);
+
+  // The typed calls, defined in buffered_pipe/codecs/codec.h.
+  template <typename T, typename Codec>
+  struct Typed;
 };
 
 // Makes an anonymous pipe, shared with child processes by fork().
