@@ -119,8 +119,11 @@ struct StaticPipeOptions {
 };
 
 // An outgoing record written in place: a slot of the pipe, claimed for the
-// caller until commit() publishes it or abort() (or the destructor) gives
-// it back unsent.
+// caller until commit() publishes it or abort() (or the destructor)
+// withdraws it. A withdrawn record is never delivered; its slot becomes free
+// again when a receiver passes it (any receive call skips it), so a pipe
+// whose every slot holds a withdrawn record accepts no send until someone
+// calls a receive function.
 class OutgoingRecord {
  public:
   OutgoingRecord() = default;
@@ -140,7 +143,7 @@ class OutgoingRecord {
 
   // Publishes the record: receivers can take it from now on.
   absl::Status commit();
-  // Gives the slot back; nothing is delivered. Idempotent.
+  // Withdraws the record: nothing of it is delivered. Idempotent.
   void abort();
 
   bool active() const { return transaction_.active(); }
@@ -340,7 +343,8 @@ class OutgoingSlot {
     value_ = nullptr;
     return record_.commit();
   }
-  // Gives the slot back unsent (also done by the destructor). Idempotent.
+  // Withdraws the record, as OutgoingRecord::abort (also done by the
+  // destructor). Idempotent.
   void abort() {
     value_ = nullptr;
     record_.abort();
