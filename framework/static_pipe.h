@@ -68,7 +68,7 @@
 // OutOfRange at end of stream; FailedPrecondition for a broken pipe;
 // Cancelled after close(); Unavailable from try_ calls; DeadlineExceeded;
 // DataLoss for corrupted shared memory. A call that fails has sent or taken
-// nothing.
+// nothing, except that DataLoss drops the corrupted frame it found.
 //
 // Thread-safety: an end may be used by many threads at once, including
 // close() while other threads are blocked in it (they return Cancelled).
