@@ -30,6 +30,8 @@ PACKAGES=(
   libcereal-dev
   libboost-dev
   libzmq3-dev
+  # //benchmarks:compare draws its chart with gnuplot
+  gnuplot-nox
 )
 
 if [[ "${1:-}" == "--list" ]]; then
