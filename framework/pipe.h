@@ -40,10 +40,16 @@
 //   200 ms. A message that a killed receiver had already taken is lost with
 //   it, as if it had been delivered just before the kill. A killed sender's
 //   message in progress is never delivered.
+// - fork() and exec(): a child made by fork() holds copies of every end
+//   (registered before fork() returns); it closes them by closing or
+//   destroying them, or by exiting. A child that calls exec() instead keeps
+//   counting as a holder of those ends until it exits: close them before
+//   exec(), or start programs with posix_spawn (which runs no fork handlers).
 // - Memory: an anonymous pipe's memory goes away with its last mapping. A
 //   named pipe (CreateNamedPipe) is a file in /dev/shm, created exclusively,
 //   mode 0600 by default; unless remove_when_unused is false, the last
-//   process to close its ends removes it (processes that died do not count).
+//   process to close (or destroy) its ends removes it (processes that died
+//   do not count).
 //   A stale name left behind when every user crashed is reclaimed by
 //   CreateNamedPipe (replace_stale) or removed with RemoveNamedPipe.
 //

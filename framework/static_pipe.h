@@ -120,10 +120,8 @@ struct StaticPipeOptions {
 
 // An outgoing record written in place: a slot of the pipe, claimed for the
 // caller until commit() publishes it or abort() (or the destructor)
-// withdraws it. A withdrawn record is never delivered; its slot becomes free
-// again when a receiver passes it (any receive call skips it), so a pipe
-// whose every slot holds a withdrawn record accepts no send until someone
-// calls a receive function.
+// withdraws it. A withdrawn record is never delivered; its slot is free
+// again for the next send.
 class OutgoingRecord {
  public:
   OutgoingRecord() = default;

@@ -198,6 +198,16 @@ TEST(NamedPipeTest, TheLastUserRemovesTheName) {
   EXPECT_TRUE(absl::IsNotFound(OpenNamedPipe(name, Side::kFirst).status()));
 }
 
+TEST(NamedPipeTest, ClosingTheEndsIsEnoughToRemoveTheName) {
+  const std::string name = UniqueName("close-unlinks");
+  absl::StatusOr<std::pair<PipeEnd, PipeEnd>> pipe = CreateNamedPipe(name);
+  ASSERT_TRUE(pipe.ok());
+  ASSERT_TRUE(pipe->first.close().ok());
+  EXPECT_TRUE(NameExists(name));
+  ASSERT_TRUE(pipe->second.close().ok());  // the objects still exist
+  EXPECT_FALSE(NameExists(name));
+}
+
 TEST(NamedPipeTest, APersistentNameStaysUntilRemoved) {
   const std::string name = UniqueName("persistent");
   {

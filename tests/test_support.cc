@@ -103,8 +103,13 @@ pid_t ForkChild(const std::function<int()>& body) {
 }
 
 std::string UniqueName(std::string_view prefix) {
+  // Sandboxed test runs share /dev/shm but may have the same small pids:
+  // a random part keeps parallel runs apart.
+  static const std::uint64_t run = Mix(static_cast<std::uint64_t>(
+      std::chrono::steady_clock::now().time_since_epoch().count()) ^ static_cast<std::uint64_t>(getpid()));
   static std::atomic<int> counter{0};
-  return absl::StrCat("bpipe-test-", std::string(prefix), "-", getpid(), "-", counter.fetch_add(1));
+  return absl::StrCat("bpipe-test-", std::string(prefix), "-", getpid(), "-", absl::Hex(run & 0xFFFFFFFF),
+                      "-", counter.fetch_add(1));
 }
 
 std::string MakeMessage(std::uint32_t sender, std::uint64_t sequence, std::size_t length) {

@@ -146,6 +146,7 @@ absl::Status Attachment::TakeSlot() {
 
 absl::Status Attachment::AddEnd(EndRoles roles) {
   std::lock_guard<std::mutex> lock(GetRegistry().mutex);
+  if (left_) return absl::CancelledError("every end of this pipe in this process is closed");
   const std::uint32_t me = owner();
   if (me == 0) return absl::ResourceExhaustedError("this process has no slot in the pipe");
   ProcessSlot& slot = segment_.slot(me);
@@ -163,6 +164,7 @@ absl::Status Attachment::AddEnd(EndRoles roles) {
 }
 
 void Attachment::RemoveEnd(EndRoles roles) {
+  bool last_end = false;
   {
     std::lock_guard<std::mutex> lock(GetRegistry().mutex);
     const std::uint32_t me = owner();
@@ -176,10 +178,17 @@ void Attachment::RemoveEnd(EndRoles roles) {
       if (me != 0) SaturatingSubtract(segment_.slot(me).receivers[roles.receive_ring], 1);
       SaturatingSubtract(rings_[roles.receive_ring]->control().receivers_open, 1);
     }
+    last_end = true;
+    for (std::uint32_t ring = 0; ring < kMaxRings; ++ring) {
+      last_end = last_end && local_senders_[ring] == 0 && local_receivers_[ring] == 0;
+    }
   }
   // Blocked callers may now see end of stream or a broken pipe.
   if (roles.send_ring >= 0) rings_[roles.send_ring]->WakeAll();
   if (roles.receive_ring >= 0) rings_[roles.receive_ring]->WakeAll();
+  // Every end of this process is closed: leave now, not when the ends are
+  // destroyed, so that closing is enough to let the name go.
+  if (last_end) LeaveSegment();
 }
 
 absl::Status Attachment::RegisterProcess() {
@@ -295,6 +304,8 @@ void Attachment::LeaveSegment() {
   {
     Registry& registry = GetRegistry();
     std::lock_guard<std::mutex> lock(registry.mutex);
+    if (left_) return;
+    left_ = true;
     auto& list = registry.attachments;
     list.erase(std::remove(list.begin(), list.end(), this), list.end());
     const std::uint32_t me = owner();

@@ -17,7 +17,8 @@
 //   limited across the segment) finds slots whose process is gone, resolves
 //   their claims and stream holds in every ring, subtracts their open ends
 //   and frees the slot.
-// - Last close in the process: frees the slot; for a named segment with
+// - Last close in the process (close() of its last open end, or its
+//   destruction): frees the slot; for a named segment with
 //   `remove_when_unused`, the last process to leave (crashed ones are reaped
 //   first) removes the name.
 //
@@ -112,6 +113,8 @@ class Attachment final : public RingClient {
   std::uint32_t local_receivers_[kMaxRings] = {};
   // Slot reserved for the child during fork (registry lock).
   std::uint32_t child_slot_ = 0;
+  // This process has left the segment: its last end closed (registry lock).
+  bool left_ = false;
 };
 
 }  // namespace buffered_pipe::internal

@@ -89,13 +89,21 @@ absl::StatusOr<std::uint64_t> Ring::AdvanceReleased(std::uint64_t tail) {
     // SYNC POINT READ: seq_cst pairs with the receiver's RELEASED exchange
     // (also the Dekker re-check of a parked sender); acquire would order the
     // receiver's reads of the payload before our reuse of its blocks.
-    if (cell.stamp.load(std::memory_order_seq_cst) !=
-        stamp::Make(released, 0, CellState::kReleased)) {
-      break;
-    }
+    const std::uint64_t observed = cell.stamp.load(std::memory_order_seq_cst);
     // Relaxed: written by the frame's claimer before its commit, which the
     // receiver acquired before its RELEASED exchange, which we acquired above.
     const std::uint64_t extent_word = cell.extent.load(std::memory_order_relaxed);
+    if (observed == stamp::Make(released, 0, CellState::kPadding)) {
+      // Padding (an aborted message) is normally skipped by receivers; while
+      // none is receiving, its blocks would stay taken. Padding at
+      // `released` is also at `head` (only claimed frames lie between the
+      // two), so we receive and drop it as a receiver would, which keeps
+      // released <= head.
+      if (absl::Status status = ValidateExtent(extent_word); !status.ok()) return status;
+      Drop(released, observed, extent::Blocks(extent_word), client_->owner());
+      continue;  // look at the same position again: now RELEASED, or gone
+    }
+    if (observed != stamp::Make(released, 0, CellState::kReleased)) break;
     if (absl::Status status = ValidateExtent(extent_word); !status.ok()) return status;
     std::uint64_t expected = released;
     // acq_rel: senders that read the new `released` may overwrite the blocks.

@@ -324,14 +324,9 @@ TEST(StaticPipeTest, AnAbortedOrDroppedRecordIsNeverDelivered) {
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(sender.try_send_bytes("refilled").ok());
 }
 
-// DISABLED: shows a limitation of the ring (framework/internal/ring.cc).
-// An aborted send becomes a PADDING frame, and only a receiver turns padding
-// into RELEASED (TryBeginReceive -> Drop); senders reclaim space only by
-// walking RELEASED frames (AdvanceReleased). So while no receiver is inside a
-// receive call, an aborted slot stays taken: with object_count 1, a sender
-// that aborts cannot send again until someone calls recv. Enable this test
-// when senders can reclaim padding themselves.
-TEST(StaticPipeTest, DISABLED_AnAbortedSlotIsFreeAgainWithoutAReceiver) {
+// An aborted send becomes padding; senders reclaim padding themselves, so
+// no receive call is needed to free the slot.
+TEST(StaticPipeTest, AnAbortedSlotIsFreeAgainWithoutAReceiver) {
   auto [receiver, sender] = MakePipe(8, 1);
   absl::StatusOr<OutgoingRecord> outgoing = sender.begin_send();
   ASSERT_TRUE(outgoing.ok());
