@@ -168,10 +168,17 @@ int Main(int argc, char** argv) {
     if (!absl::GetFlag(FLAGS_only).empty()) only = absl::StrSplit(absl::GetFlag(FLAGS_only), ',');
     for (std::unique_ptr<Transport>& t : AllTransports()) {
       const std::string& name = t->traits().name;
+      if (std::find(report.built.begin(), report.built.end(), name) == report.built.end()) {
+        report.built.push_back(name);
+      }
       if (!only.empty() && std::find(only.begin(), only.end(), name) == only.end()) {
         continue;
       }
-      report.transports.push_back(t->traits());
+      // Adapters of one name (bp_pod: one per size) make one column.
+      if (std::none_of(report.transports.begin(), report.transports.end(),
+                       [&](const Traits& known) { return known.name == name; })) {
+        report.transports.push_back(t->traits());
+      }
       transports.push_back(std::move(t));
     }
   }

@@ -14,6 +14,7 @@
 // Sizes stop at 256 KiB: in one thread a message must fit half the 1 MiB
 // ring (a longer one is streamed and needs a concurrent receiver).
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -21,12 +22,16 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "benchmark/benchmark.h"
+#include "benchmarks/bp_typed_transports.h"
 #include "benchmarks/common.h"
 #include "benchmarks/reference.h"
+#include "buffered_pipe/codecs/cereal.h"
+#include "buffered_pipe/codecs/codec.h"
 #include "buffered_pipe/pipe.h"
 #include "buffered_pipe/static_pipe.h"
 
@@ -204,6 +209,120 @@ void BM_TwoMemcpy(benchmark::State& state) {
   SetBytes(state, size);
 }
 BENCHMARK(BM_TwoMemcpy)->RangeMultiplier(8)->Range(8, 256 << 10)->Apply(Fixed);
+
+// --- Codecs -------------------------------------------------------------------
+// Encode to / decode from memory (EncodeValue / DecodeValue): the codec
+// alone, without the pipe. Values of N encoded bytes.
+
+template <typename T>
+T MakeValue(std::size_t size) {
+  if constexpr (std::is_same_v<T, std::string>) {
+    return std::string(size, 'x');
+  } else if constexpr (std::is_same_v<T, Record>) {
+    return Record::OfEncodedSize(size);
+  } else {
+    T value;
+    std::memset(&value, 7, sizeof(value));
+    return value;
+  }
+}
+
+template <typename T>
+void BM_Codec_Encode(benchmark::State& state) {
+  const std::size_t size = static_cast<std::size_t>(state.range(0));
+  const T value = MakeValue<T>(size);
+  {
+    AllocationCounter allocations(state);
+    for (auto _ : state) {
+      absl::StatusOr<std::string> bytes = EncodeValue(value);
+      if (!bytes.ok()) return Fail(state, bytes.status());
+      benchmark::DoNotOptimize(bytes->data());
+    }
+  }
+  SetBytes(state, size);
+}
+
+template <typename T>
+void BM_Codec_Decode(benchmark::State& state) {
+  const std::size_t size = static_cast<std::size_t>(state.range(0));
+  absl::StatusOr<std::string> bytes = EncodeValue(MakeValue<T>(size));
+  if (!bytes.ok()) return Fail(state, bytes.status());
+  if (bytes->size() != size) return Fail(state, absl::InternalError("encoded size != N"));
+  {
+    AllocationCounter allocations(state);
+    for (auto _ : state) {
+      absl::StatusOr<T> value = DecodeValue<T>(*bytes);
+      if (!value.ok()) return Fail(state, value.status());
+      benchmark::DoNotOptimize(&*value);
+    }
+  }
+  SetBytes(state, size);
+}
+
+BENCHMARK(BM_Codec_Encode<std::string>)->Arg(64)->Arg(1024)->Arg(64 << 10)->Apply(Fixed);
+BENCHMARK(BM_Codec_Decode<std::string>)->Arg(64)->Arg(1024)->Arg(64 << 10)->Apply(Fixed);
+BENCHMARK(BM_Codec_Encode<Pod<64>>)->Arg(64)->Apply(Fixed);
+BENCHMARK(BM_Codec_Decode<Pod<64>>)->Arg(64)->Apply(Fixed);
+BENCHMARK(BM_Codec_Encode<Pod<1024>>)->Arg(1024)->Apply(Fixed);
+BENCHMARK(BM_Codec_Decode<Pod<1024>>)->Arg(1024)->Apply(Fixed);
+BENCHMARK(BM_Codec_Encode<Pod<64 << 10>>)->Arg(64 << 10)->Apply(Fixed);
+BENCHMARK(BM_Codec_Decode<Pod<64 << 10>>)->Arg(64 << 10)->Apply(Fixed);
+BENCHMARK(BM_Codec_Encode<Record>)->Arg(64)->Arg(1024)->Arg(64 << 10)->Apply(Fixed);
+BENCHMARK(BM_Codec_Decode<Record>)->Arg(64)->Arg(1024)->Arg(64 << 10)->Apply(Fixed);
+
+// Typed send<T> + recv<T> through the pipe, one thread: compare with
+// BM_GenericPipe_SendRecv at the same size.
+template <typename T>
+void BM_Typed_SendRecv(benchmark::State& state) {
+  const std::size_t size = static_cast<std::size_t>(state.range(0));
+  auto pipe = Pipe({.buffer_size = kBudget});
+  if (!pipe.ok()) return Fail(state, pipe.status());
+  auto& [receiver, sender] = *pipe;
+  const T value = MakeValue<T>(size);
+  {
+    AllocationCounter allocations(state);
+    for (auto _ : state) {
+      if (absl::Status s = sender.send(value); !s.ok()) return Fail(state, s);
+      absl::StatusOr<T> received = receiver.recv<T>();
+      if (!received.ok()) return Fail(state, received.status());
+      benchmark::DoNotOptimize(&*received);
+    }
+  }
+  SetBytes(state, size);
+}
+BENCHMARK(BM_Typed_SendRecv<Pod<64>>)->Arg(64)->Apply(Fixed);
+BENCHMARK(BM_Typed_SendRecv<Pod<1024>>)->Arg(1024)->Apply(Fixed);
+BENCHMARK(BM_Typed_SendRecv<Pod<64 << 10>>)->Arg(64 << 10)->Apply(Fixed);
+BENCHMARK(BM_Typed_SendRecv<Record>)->Arg(64)->Arg(1024)->Arg(64 << 10)->Apply(Fixed);
+
+// A seq_cst RMW on a line this core owns: the floor of the cost of each
+// locked instruction of a protocol, before any cache-line transfer.
+void BM_AtomicExchange(benchmark::State& state) {
+  alignas(64) std::atomic<std::uint64_t> word{0};
+  std::uint64_t i = 0;
+  for (auto _ : state) benchmark::DoNotOptimize(word.exchange(++i, std::memory_order_seq_cst));
+}
+BENCHMARK(BM_AtomicExchange)->Apply(Fixed);
+
+void BM_AtomicCompareExchange(benchmark::State& state) {
+  alignas(64) std::atomic<std::uint64_t> word{0};
+  std::uint64_t i = 0;
+  for (auto _ : state) {
+    std::uint64_t expected = i;
+    benchmark::DoNotOptimize(word.compare_exchange_strong(expected, ++i, std::memory_order_seq_cst));
+  }
+}
+BENCHMARK(BM_AtomicCompareExchange)->Apply(Fixed);
+
+void BM_ReleaseStore(benchmark::State& state) {
+  alignas(64) std::atomic<std::uint64_t> word{0};
+  std::uint64_t i = 0;
+  for (auto _ : state) {
+    word.store(++i, std::memory_order_release);
+    benchmark::ClobberMemory();
+  }
+}
+BENCHMARK(BM_ReleaseStore)->Apply(Fixed);
 
 }  // namespace
 }  // namespace buffered_pipe::bench

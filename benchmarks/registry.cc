@@ -1,6 +1,7 @@
 #include "benchmarks/registry.h"
 
 #include "benchmarks/bp_transports.h"
+#include "benchmarks/bp_typed_transports.h"
 #include "benchmarks/reference.h"
 #include "benchmarks/system_transports.h"
 
@@ -10,6 +11,13 @@ std::vector<std::unique_ptr<Transport>> AllTransports() {
   std::vector<std::unique_ptr<Transport>> all;
   all.push_back(std::make_unique<TransportOf<GenericPipeTransport>>());
   all.push_back(std::make_unique<TransportOf<StaticPipeTransport>>());
+  // Typed sends: a POD type per message size, then a cereal struct.
+  all.push_back(std::make_unique<TransportOf<PodTransport<8>>>());
+  all.push_back(std::make_unique<TransportOf<PodTransport<64>>>());
+  all.push_back(std::make_unique<TransportOf<PodTransport<1024>>>());
+  all.push_back(std::make_unique<TransportOf<PodTransport<64 * 1024>>>());
+  all.push_back(std::make_unique<TransportOf<PodTransport<1024 * 1024>>>());
+  all.push_back(std::make_unique<TransportOf<CerealTransport>>());
   all.push_back(std::make_unique<TransportOf<BareRingTransport>>());
   all.push_back(std::make_unique<TransportOf<PipeTransport>>());
   all.push_back(std::make_unique<TransportOf<SocketpairTransport>>());

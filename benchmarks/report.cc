@@ -450,9 +450,11 @@ std::vector<TargetCheck> CheckTargets(const Report& report) {
     checks.push_back(std::move(c));
   };
   auto missing = [&](const std::string& transport) {
-    return IsTransport(report, transport)
-               ? std::string("no successful run")
-               : absl::StrCat(transport, " not in this build (not landed yet)");
+    if (IsTransport(report, transport)) return std::string("no successful run in this invocation");
+    if (std::find(report.built.begin(), report.built.end(), transport) != report.built.end()) {
+      return absl::StrCat(transport, " not run in this invocation (--only / --cases)");
+    }
+    return absl::StrCat(transport, " not in this build (not landed yet)");
   };
   const Metric rate = &Result::messages_per_s;
 
@@ -493,7 +495,7 @@ std::vector<TargetCheck> CheckTargets(const Report& report) {
     }
   }
   {
-    std::size_t oversize = 0;
+    std::size_t oversize = 16 * report.budget;
     for (const Result& r : report.results) {
       if (r.kind == Kind::kOversize) oversize = r.size;
     }

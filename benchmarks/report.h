@@ -45,7 +45,8 @@ struct Report {
   std::string load_start, load_end;
   std::size_t budget = 0;
   double run_seconds = 0;
-  std::vector<Traits> transports;  // table order
+  std::vector<Traits> transports;  // table order (those that ran)
+  std::vector<std::string> built;  // every transport of this build (registry.h)
   std::vector<RepInfo> reps;
   std::vector<Result> results;
   std::vector<std::string> notes;  // printed under the header
