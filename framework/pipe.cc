@@ -71,10 +71,9 @@ std::uint64_t PipeEnd::buffer_size() const {
 }
 
 absl::Status PipeEnd::send_bytes_until(std::string_view message, const Deadline& deadline) {
-  absl::StatusOr<OutgoingMessage> outgoing = begin_send(message.size(), deadline);
-  if (!outgoing.ok()) return outgoing.status();
-  if (absl::Status status = outgoing->write(message); !status.ok()) return status;
-  return outgoing->commit();
+  absl::StatusOr<internal::Ring*> ring = endpoint_.SendRing();
+  if (!ring.ok()) return ring.status();
+  return (*ring)->Send(message.data(), message.size(), endpoint_.Context(deadline));
 }
 
 absl::StatusOr<OutgoingMessage> PipeEnd::begin_send(std::uint64_t size, const Deadline& deadline) {
@@ -96,34 +95,9 @@ absl::StatusOr<IncomingMessage> PipeEnd::begin_recv(const Deadline& deadline) {
 }
 
 absl::Status PipeEnd::recv_bytes_into(std::string& message, const Deadline& deadline) {
-  for (;;) {
-    absl::StatusOr<IncomingMessage> incoming = begin_recv(deadline);
-    if (!incoming.ok()) return incoming.status();
-    const std::uint64_t announced = incoming->size();
-    message.clear();
-    if (announced != kUnknownMessageSize) {
-      message.reserve(static_cast<std::size_t>(std::min(announced, kTrustedReserve)));
-    }
-    absl::Status status;
-    for (;;) {
-      absl::StatusOr<std::span<const std::byte>> piece = incoming->next_piece();
-      if (!piece.ok()) {
-        status = piece.status();
-        break;
-      }
-      if (piece->empty()) break;
-      message.append(reinterpret_cast<const char*>(piece->data()), piece->size());
-    }
-    // The sender gave up or died in the middle of a streamed message: it was
-    // never delivered; take the next one.
-    if (absl::IsAborted(status)) continue;
-    if (!status.ok()) return status;
-    if (announced != kUnknownMessageSize && message.size() != announced) {
-      return absl::DataLossError(absl::StrCat("message announced ", announced, " bytes but carried ",
-                                              message.size()));
-    }
-    return absl::OkStatus();
-  }
+  absl::StatusOr<internal::Ring*> ring = endpoint_.ReceiveRing();
+  if (!ring.ok()) return ring.status();
+  return (*ring)->ReceiveInto(message, endpoint_.Context(deadline));
 }
 
 absl::StatusOr<std::string> PipeEnd::recv_bytes_until(const Deadline& deadline) {

@@ -152,40 +152,36 @@ absl::StatusOr<IncomingRecord> StaticPipeEnd::begin_recv(const Deadline& deadlin
 
 absl::Status StaticPipeEnd::send_bytes_until(std::string_view record, const Deadline& deadline) {
   // Direction and state first, so that a closed end says so whatever the size.
-  if (absl::StatusOr<internal::Ring*> ring = endpoint_.SendRing(); !ring.ok()) {
-    return ring.status();
-  }
+  absl::StatusOr<internal::Ring*> ring = endpoint_.SendRing();
+  if (!ring.ok()) return ring.status();
   if (record.size() != object_size_) {
     return absl::InvalidArgumentError(absl::StrCat("a record of this static pipe is ",
                                                    object_size_, " bytes, not ", record.size()));
   }
-  absl::StatusOr<OutgoingRecord> outgoing = begin_send(deadline);
-  if (!outgoing.ok()) return outgoing.status();
-  std::memcpy(outgoing->bytes().data(), record.data(), record.size());
-  return outgoing->commit();
+  // A record of exactly the record size is one frame of one block.
+  return (*ring)->Send(record.data(), record.size(), endpoint_.Context(deadline));
 }
 
 absl::Status StaticPipeEnd::recv_bytes_into(std::span<std::byte> record,
                                             const Deadline& deadline) {
-  if (absl::StatusOr<internal::Ring*> ring = endpoint_.ReceiveRing(); !ring.ok()) {
-    return ring.status();
-  }
+  absl::StatusOr<internal::Ring*> ring = endpoint_.ReceiveRing();
+  if (!ring.ok()) return ring.status();
   if (record.size() != object_size_) {
     return absl::InvalidArgumentError(absl::StrCat("a record of this static pipe is ",
                                                    object_size_, " bytes; the target has ",
                                                    record.size()));
   }
-  absl::StatusOr<IncomingRecord> incoming = begin_recv(deadline);
-  if (!incoming.ok()) return incoming.status();
-  std::memcpy(record.data(), incoming->bytes().data(), record.size());
-  return absl::OkStatus();
+  return (*ring)->ReceiveExactly(record.data(), record.size(), endpoint_.Context(deadline));
 }
 
 absl::StatusOr<std::string> StaticPipeEnd::recv_bytes_until(const Deadline& deadline) {
-  absl::StatusOr<IncomingRecord> incoming = begin_recv(deadline);
-  if (!incoming.ok()) return incoming.status();
-  return std::string(reinterpret_cast<const char*>(incoming->bytes().data()),
-                     incoming->bytes().size());
+  std::string record(object_size_, '\0');
+  if (absl::Status status =
+          recv_bytes_into(std::as_writable_bytes(std::span<char>(record)), deadline);
+      !status.ok()) {
+    return status;
+  }
+  return record;
 }
 
 }  // namespace buffered_pipe

@@ -433,10 +433,8 @@ class TypedStaticPipeEnd {
     return send_until(value, Deadline::After(timeout));
   }
   absl::Status send_until(const T& value, const Deadline& deadline) {
-    absl::StatusOr<OutgoingRecord> record = end_.begin_send(deadline);
-    if (!record.ok()) return record.status();
-    std::memcpy(record->bytes().data(), &value, sizeof(T));
-    return record->commit();
+    return end_.send_bytes_until(
+        std::string_view(reinterpret_cast<const char*>(&value), sizeof(T)), deadline);
   }
   absl::Status try_send(const T& value) { return send_until(value, Deadline::NonBlocking()); }
 
@@ -447,11 +445,8 @@ class TypedStaticPipeEnd {
     return recv_until(Deadline::After(timeout));
   }
   absl::StatusOr<T> recv_until(const Deadline& deadline) {
-    absl::StatusOr<IncomingRecord> record = end_.begin_recv(deadline);
-    if (!record.ok()) return record.status();
     std::array<std::byte, sizeof(T)> bytes;
-    std::memcpy(bytes.data(), record->bytes().data(), sizeof(T));
-    record->release();
+    if (absl::Status status = end_.recv_bytes_into(bytes, deadline); !status.ok()) return status;
     return std::bit_cast<T>(bytes);
   }
   absl::StatusOr<T> try_recv() { return recv_until(Deadline::NonBlocking()); }

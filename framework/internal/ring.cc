@@ -569,24 +569,106 @@ Step Ring::TryBeginReceive(const CallContext& context, ReceiveTransaction* trans
   return Step::kDone;
 }
 
+absl::Status Ring::WaitForMessage(const CallContext& context, ReceiveTransaction* transaction) {
+  transaction->context_ = context;
+  transaction->owner_ = client_->owner();
+  absl::Status status = WaitLoop(
+      control_->data, context.deadline,
+      [&](absl::Status* result) { return TryBeginReceive(context, transaction, result); },
+      [this] { client_->PollPeers(); });
+  if (!status.ok() || !transaction->streaming_) return status;
+  StreamHeader header;
+  CopyOut(transaction->position_, 0, reinterpret_cast<std::byte*>(&header), sizeof(header));
+  transaction->size_ = header.total_bytes;
+  transaction->writer_token_ = header.writer_token;
+  transaction->frame_offset_ = sizeof(header);
+  return absl::OkStatus();
+}
+
 absl::StatusOr<ReceiveTransaction> Ring::BeginReceive(const CallContext& context) {
   ReceiveTransaction transaction;
-  transaction.context_ = context;
-  transaction.owner_ = client_->owner();
-  for (;;) {
-    absl::Status status = WaitLoop(
-        control_->data, context.deadline,
-        [&](absl::Status* result) { return TryBeginReceive(context, &transaction, result); },
-        [this] { client_->PollPeers(); });
-    if (!status.ok()) return status;
-    if (!transaction.streaming_) return transaction;
-    StreamHeader header;
-    CopyOut(transaction.position_, 0, reinterpret_cast<std::byte*>(&header), sizeof(header));
-    transaction.size_ = header.total_bytes;
-    transaction.writer_token_ = header.writer_token;
-    transaction.frame_offset_ = sizeof(header);
-    return transaction;
+  if (absl::Status status = WaitForMessage(context, &transaction); !status.ok()) return status;
+  return transaction;
+}
+
+absl::Status Ring::Send(const void* data, std::uint64_t size, const CallContext& context) {
+  if (size > max_frame_payload()) {
+    absl::StatusOr<SendTransaction> transaction = BeginSend(size, context);
+    if (!transaction.ok()) return transaction.status();
+    if (absl::Status status = transaction->Write(data, size); !status.ok()) return status;
+    return transaction->Commit();
   }
+  const std::uint32_t owner = client_->owner();
+  const std::uint64_t blocks = BlocksFor(size);
+  std::uint64_t position = 0;
+  if (absl::Status status = Claim(blocks, owner, 0, context, &position); !status.ok()) {
+    return status;
+  }
+  CopyIn(position, 0, static_cast<const std::byte*>(data), size);
+  // Relaxed: published by the commit exchange in Publish.
+  CellAt(position).extent.store(extent::Make(blocks, FrameKind::kSingle, size),
+                                std::memory_order_relaxed);
+  return Publish(position, owner, CellState::kCommitted);
+}
+
+absl::Status Ring::ReceiveInto(std::string& message, const CallContext& context) {
+  for (;;) {
+    ReceiveTransaction transaction;
+    if (absl::Status status = WaitForMessage(context, &transaction); !status.ok()) return status;
+    if (!transaction.streaming_) {
+      // One frame: copy it out and release it, no piece loop.
+      const std::span<std::byte> first =
+          Contiguous(transaction.position_, 0, transaction.frame_bytes_);
+      message.assign(reinterpret_cast<const char*>(first.data()), first.size());
+      if (first.size() < transaction.frame_bytes_) {
+        message.append(reinterpret_cast<const char*>(data_), transaction.frame_bytes_ - first.size());
+      }
+      transaction.frame_held_ = false;
+      transaction.ring_ = nullptr;
+      return ReleaseRead(transaction.position_, transaction.owner_);
+    }
+    // A stream: its announced size is untrusted, so it only bounds the
+    // pre-allocation.
+    constexpr std::uint64_t kTrustedReserve = std::uint64_t{64} << 20;
+    const std::uint64_t announced = transaction.size();
+    message.clear();
+    if (announced != kUnknownSize) {
+      message.reserve(static_cast<std::size_t>(std::min(announced, kTrustedReserve)));
+    }
+    absl::Status status;
+    for (;;) {
+      absl::StatusOr<std::span<const std::byte>> piece = transaction.NextPiece();
+      if (!piece.ok()) {
+        status = piece.status();
+        break;
+      }
+      if (piece->empty()) break;
+      message.append(reinterpret_cast<const char*>(piece->data()), piece->size());
+    }
+    // The sender gave up or died in the middle: never delivered; next one.
+    if (absl::IsAborted(status)) continue;
+    if (!status.ok()) return status;
+    if (announced != kUnknownSize && message.size() != announced) {
+      return absl::DataLossError(absl::StrCat("message announced ", announced,
+                                              " bytes but carried ", message.size()));
+    }
+    return absl::OkStatus();
+  }
+}
+
+absl::Status Ring::ReceiveExactly(void* target, std::uint64_t size, const CallContext& context) {
+  ReceiveTransaction transaction;
+  if (absl::Status status = WaitForMessage(context, &transaction); !status.ok()) return status;
+  if (transaction.streaming_ || transaction.frame_bytes_ != size) {
+    const std::uint64_t found = transaction.streaming_ ? transaction.size() : transaction.frame_bytes_;
+    transaction.Abandon();
+    return Corrupt(absl::StrCat("a message of ", found, " bytes where records are ", size)
+                       .c_str());
+  }
+  CopyOut(transaction.position_, 0, static_cast<std::byte*>(target), size);
+  transaction.frame_held_ = false;
+  transaction.ring_ = nullptr;
+  return ReleaseRead(transaction.position_, transaction.owner_);
 }
 
 Step Ring::TryNextChunk(ReceiveTransaction* transaction, absl::Status* result) {

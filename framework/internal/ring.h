@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <limits>
 #include <span>
+#include <string>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -183,6 +184,18 @@ class Ring {
   // DeadlineExceeded, Unavailable (non-blocking), DataLoss.
   absl::StatusOr<ReceiveTransaction> BeginReceive(const CallContext& context);
 
+  // Whole-message shortcuts: the same protocol without a transaction object
+  // for messages that fit one frame (the hot path); longer ones go through
+  // the transactions.
+  absl::Status Send(const void* data, std::uint64_t size, const CallContext& context);
+  // Replaces `message` with the next message (a stream cut short by its
+  // sender is skipped). DataLoss if a streamed message's size disagrees with
+  // its announcement.
+  absl::Status ReceiveInto(std::string& message, const CallContext& context);
+  // Receives a message of exactly `size` bytes into `target`; a message of
+  // another size is dropped and reported as DataLoss (static rings).
+  absl::Status ReceiveExactly(void* target, std::uint64_t size, const CallContext& context);
+
   // Resolves every claim and stream hold of `dead_owner` (see layout.h).
   void ResolveDeadOwner(std::uint32_t dead_owner);
 
@@ -226,6 +239,9 @@ class Ring {
                      const CallContext& context, std::uint64_t* position);
   // Publishes a claimed frame as COMMITTED or PADDING.
   absl::Status Publish(std::uint64_t position, std::uint32_t owner, CellState state);
+
+  // Waits for the next message and claims its first frame into `transaction`.
+  absl::Status WaitForMessage(const CallContext& context, ReceiveTransaction* transaction);
 
   // Receiving steps.
   Step TryBeginReceive(const CallContext& context, ReceiveTransaction* transaction,
