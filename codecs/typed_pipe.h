@@ -58,6 +58,7 @@
 
 #include <cstdint>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -79,8 +80,16 @@ struct TypedEndAccess;
 template <typename Sent, typename Received = Sent, typename SentCodec = DefaultCodecFor<Sent>,
           typename ReceivedCodec = DefaultCodecFor<Received>>
 class TypedEnd {
-  static constexpr bool kUsable = codecs_internal::CheckCodec<Sent, SentCodec, true, false>() &&
-                                  codecs_internal::CheckCodec<Received, ReceivedCodec, false, true>();
+  // Checks the codecs at compile time, one error per mistake.
+  static constexpr bool CodecsUsable() {
+    if constexpr (std::is_same_v<Sent, Received> && std::is_same_v<SentCodec, ReceivedCodec>) {
+      return codecs_internal::CheckCodec<Sent, SentCodec, true, true>();
+    } else {
+      return codecs_internal::CheckCodec<Sent, SentCodec, true, false>() &&
+             codecs_internal::CheckCodec<Received, ReceivedCodec, false, true>();
+    }
+  }
+  static constexpr bool kUsable = CodecsUsable();
 
  public:
   using SentType = Sent;
@@ -177,6 +186,10 @@ struct TypedEndAccess {
     return std::pair<First, Second>(First(std::move(ends->first)), Second(std::move(ends->second)));
   }
   template <typename End>
+  static constexpr bool Usable() {
+    return End::kUsable;
+  }
+  template <typename End>
   static absl::StatusOr<End> Wrap(absl::StatusOr<PipeEnd> end) {
     if (!end.ok()) return end.status();
     return End(std::move(*end));
@@ -188,11 +201,7 @@ template <typename First, typename Second>
 absl::StatusOr<std::pair<First, Second>> MakeTypedEnds(const PipeOptions& options,
                                                        const std::string* name,
                                                        const NamedPipeOptions& named) {
-  // Instantiating the end types checks their codecs (one error per mistake).
-  if constexpr (sizeof(First) > 0 && sizeof(Second) > 0 &&
-                CheckCodec<typename First::SentType, typename First::SentCodecType, true, false>() &&
-                CheckCodec<typename First::ReceivedType, typename First::ReceivedCodecType, false,
-                           true>()) {
+  if constexpr (TypedEndAccess::Usable<First>() && TypedEndAccess::Usable<Second>()) {
     return TypedEndAccess::WrapPair<First, Second>(
         PipeEnd::MakeTypedPipe(options, name, named, First::received_message_type(),
                                Second::received_message_type()));
@@ -257,9 +266,13 @@ CreateTypedDuplexNamedPipe(const std::string& name, PipeOptions options = {},
 //   OpenTypedNamedEnd<ResponderEnd<Request, Response>>("service", Side::kSecond)
 template <typename End>
 absl::StatusOr<End> OpenTypedNamedEnd(const std::string& name, Side side) {
-  return codecs_internal::TypedEndAccess::Wrap<End>(
-      PipeEnd::OpenTypedNamedPipe(name, side, End::sent_message_type(),
-                                  End::received_message_type(), End::Description()));
+  if constexpr (codecs_internal::TypedEndAccess::Usable<End>()) {
+    return codecs_internal::TypedEndAccess::Wrap<End>(
+        PipeEnd::OpenTypedNamedPipe(name, side, End::sent_message_type(),
+                                    End::received_message_type(), End::Description()));
+  } else {
+    return absl::InternalError("no codec");
+  }
 }
 
 // Opens one end of a pipe made by CreateTypedNamedPipe<T, Codec>.

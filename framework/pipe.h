@@ -196,11 +196,15 @@ class PipeEnd {
   }
   template <typename T, typename Codec = DefaultCodecTag>
   absl::Status send_until(const T& value, const Deadline& deadline) {
-    static_assert(requires { sizeof(Typed<T, Codec>); },
-                  "send<T> needs the codecs: #include \"buffered_pipe/codecs/codec.h\" (and "
-                  "\"buffered_pipe/codecs/cereal.h\" for cereal types), or "
-                  "\"buffered_pipe/buffered_pipe.h\"; Bazel target //codecs or //:buffered_pipe");
-    return Typed<T, Codec>::Send(*this, value, deadline);
+    if constexpr (requires { sizeof(Typed<T, Codec>); }) {
+      return Typed<T, Codec>::Send(*this, value, deadline);
+    } else {
+      static_assert(sizeof(T) == 0,
+                    "send<T> needs the codecs: #include \"buffered_pipe/codecs/codec.h\" (and "
+                    "\"buffered_pipe/codecs/cereal.h\" for cereal types), or "
+                    "\"buffered_pipe/buffered_pipe.h\"; Bazel target //codecs or //:buffered_pipe");
+      return absl::InternalError("no codecs");
+    }
   }
   template <typename T, typename Codec = DefaultCodecTag>
   absl::Status try_send(const T& value) {
@@ -217,11 +221,15 @@ class PipeEnd {
   }
   template <typename T, typename Codec = DefaultCodecTag>
   absl::StatusOr<T> recv_until(const Deadline& deadline) {
-    static_assert(requires { sizeof(Typed<T, Codec>); },
-                  "recv<T> needs the codecs: #include \"buffered_pipe/codecs/codec.h\" (and "
-                  "\"buffered_pipe/codecs/cereal.h\" for cereal types), or "
-                  "\"buffered_pipe/buffered_pipe.h\"; Bazel target //codecs or //:buffered_pipe");
-    return Typed<T, Codec>::Receive(*this, deadline);
+    if constexpr (requires { sizeof(Typed<T, Codec>); }) {
+      return Typed<T, Codec>::Receive(*this, deadline);
+    } else {
+      static_assert(sizeof(T) == 0,
+                    "recv<T> needs the codecs: #include \"buffered_pipe/codecs/codec.h\" (and "
+                    "\"buffered_pipe/codecs/cereal.h\" for cereal types), or "
+                    "\"buffered_pipe/buffered_pipe.h\"; Bazel target //codecs or //:buffered_pipe");
+      return absl::InternalError("no codecs");
+    }
   }
   template <typename T, typename Codec = DefaultCodecTag>
   absl::StatusOr<T> try_recv() {
