@@ -282,12 +282,13 @@ TYPED_TEST(CodecRoundTripTest, NamedTypedPipeOpenedByAForkedProcess) {
   ASSERT_TRUE(pipe.ok()) << pipe.status();
   auto& [receiver, creator_sender] = *pipe;
   const pid_t child = ForkChild([&] {
-    // Forget the inherited ends; open the sending side by name as an
-    // unrelated process would.
-    (void)creator_sender.close();
-    (void)receiver.close();
+    // Open the sending side by name as an unrelated process would, then
+    // forget the inherited ends (not before: for a moment there would be no
+    // sender at all, which is end of stream for the parent).
     absl::StatusOr<TypedPipeEnd<Value, Codec>> sender =
         OpenTypedNamedPipe<Value, Codec>(name, kSendingSide);
+    (void)creator_sender.close();
+    (void)receiver.close();
     if (!sender.ok()) return 2;
     for (std::uint64_t sequence = 0; sequence < 20; ++sequence) {
       if (!sender->send(TypeParam::Make(3, sequence, this->SizeFor(sequence))).ok()) return 1;

@@ -179,10 +179,12 @@ TEST_F(NamedTypedPipeTest, DuplexRequestResponseWithAForkedResponder) {
   EXPECT_TRUE(absl::IsInvalidArgument(swapped.status())) << swapped.status();
 
   const pid_t child = ForkChild([&] {
-    (void)creator_responder.close();
-    (void)requester.close();
+    // Open by name first: closing the inherited ends before would leave, for
+    // a moment, no sender of responses at all (end of stream for the parent).
     absl::StatusOr<ResponderEnd<Request, Response>> responder =
         OpenTypedNamedEnd<ResponderEnd<Request, Response>>(name_, Side::kSecond);
+    (void)creator_responder.close();
+    (void)requester.close();
     if (!responder.ok()) return 2;
     for (;;) {
       absl::StatusOr<Request> request = responder->recv();
