@@ -103,7 +103,8 @@ int main() {
     std::cerr << typed.status() << "\n";
     return 1;
   }
-  auto& [receiver, sender] = *typed;
+  auto& receiver = typed->first;
+  auto& sender = typed->second;
   std::thread producer([&sender] {
     for (const geo::Position& position :
          {geo::Position{59.9139, 10.7522, "Oslo"}, geo::Position{-33.8688, 151.2093, "Sydney"},
@@ -132,7 +133,8 @@ int main() {
   // are not a valid Position are reported as DataLoss, and consumed.
   auto generic = buffered_pipe::Pipe({.buffer_size = 4096});
   if (!generic.ok()) return 1;
-  auto& [generic_receiver, generic_sender] = *generic;
+  auto& generic_receiver = generic->first;
+  auto& generic_sender = generic->second;
   (void)generic_sender.send_bytes("not a position");
   (void)generic_sender.send(geo::Position{48.8566, 2.3522, "Paris"});
   absl::StatusOr<geo::Position> bad = generic_receiver.recv<geo::Position>();

@@ -125,7 +125,8 @@ int main() {
     std::cerr << pipe.status() << "\n";
     return 1;
   }
-  auto& [requester, responder] = *pipe;
+  auto& requester = pipe->first;
+  auto& responder = pipe->second;
 
   const pid_t server = fork();
   if (server < 0) return 1;

@@ -111,7 +111,8 @@ static_assert(CodecIdFromName("x") >= (std::uint64_t{1} << 63));
 TEST(CodecChoiceTest, AUserSpecialisationOfDefaultCodecIsUsedBySendAndRecv) {
   auto pipe = Pipe();
   ASSERT_TRUE(pipe.ok());
-  auto& [receiver, sender] = *pipe;
+  auto& receiver = pipe->first;
+  auto& sender = pipe->second;
   ASSERT_TRUE(sender.send(weather::Celsius{21.5, "Oslo"}).ok());
   absl::StatusOr<std::string> bytes = receiver.recv_bytes();
   ASSERT_TRUE(bytes.ok());
@@ -228,7 +229,8 @@ TEST(CerealFormatTest, ValuesThroughThePipeAreStreamedWithoutAnIntermediateCopy)
   // receiver decodes out of it; neither holds the whole message.
   auto pipe = Pipe({.buffer_size = 256});
   ASSERT_TRUE(pipe.ok());
-  auto& [receiver, sender] = *pipe;
+  auto& receiver = pipe->first;
+  auto& sender = pipe->second;
   const Rich rich = MakeRich();
   std::vector<std::int16_t> big(10000, 7);
   std::thread writer([&] {

@@ -101,7 +101,8 @@ TYPED_TEST(CodecRoundTripTest, EmptyValueRoundTripsInMemoryAndThroughBothKindsOf
   // Sent and received by one thread: the value must fit in the ring.
   auto generic = Pipe({.buffer_size = kLargeRing});
   ASSERT_TRUE(generic.ok()) << generic.status();
-  auto& [receiver, sender] = *generic;
+  auto& receiver = generic->first;
+  auto& sender = generic->second;
   ASSERT_TRUE((sender.send<Value, Codec>(empty).ok()));
   absl::StatusOr<Value> received = receiver.recv<Value, Codec>();
   ASSERT_TRUE(received.ok()) << received.status();
@@ -109,7 +110,8 @@ TYPED_TEST(CodecRoundTripTest, EmptyValueRoundTripsInMemoryAndThroughBothKindsOf
 
   auto typed = TypedPipe<Value, Codec>({.buffer_size = kLargeRing});
   ASSERT_TRUE(typed.ok()) << typed.status();
-  auto& [typed_receiver, typed_sender] = *typed;
+  auto& typed_receiver = typed->first;
+  auto& typed_sender = typed->second;
   ASSERT_TRUE(typed_sender.send(empty).ok());
   received = typed_receiver.recv();
   ASSERT_TRUE(received.ok()) << received.status();
@@ -121,7 +123,8 @@ TYPED_TEST(CodecRoundTripTest, SmallValuesArriveInOrderThroughOneThread) {
   using Codec = typename TypeParam::Codec;
   auto pipe = TypedPipe<Value, Codec>({.buffer_size = kLargeRing});
   ASSERT_TRUE(pipe.ok()) << pipe.status();
-  auto& [receiver, sender] = *pipe;
+  auto& receiver = pipe->first;
+  auto& sender = pipe->second;
   for (std::uint64_t sequence = 0; sequence < 50; ++sequence) {
     ASSERT_TRUE(sender.send(TypeParam::Make(7, sequence, sequence % 100)).ok());
   }
@@ -136,7 +139,8 @@ TYPED_TEST(CodecRoundTripTest, LargerThanRingValuesStreamBetweenThreads) {
   using Codec = typename TypeParam::Codec;
   auto pipe = Pipe({.buffer_size = kSmallRing});
   ASSERT_TRUE(pipe.ok()) << pipe.status();
-  auto& [receiver, sender] = *pipe;
+  auto& receiver = pipe->first;
+  auto& sender = pipe->second;
   const std::uint64_t count = 40 * TestScale();
   {
     const Value large = TypeParam::Make(1, 0, kLargeValue);
@@ -165,7 +169,8 @@ TYPED_TEST(CodecRoundTripTest, ManySendersAndReceiversInThreadsReceiveEachValueO
   const std::uint64_t per_sender = 60 * TestScale();
   auto pipe = TypedPipe<Value, Codec>({.buffer_size = 1024});
   ASSERT_TRUE(pipe.ok()) << pipe.status();
-  auto& [receiver, sender] = *pipe;
+  auto& receiver = pipe->first;
+  auto& sender = pipe->second;
   DeliveryLog log(kSenders * per_sender + 16);
 
   std::vector<std::thread> threads;
@@ -207,7 +212,8 @@ TYPED_TEST(CodecRoundTripTest, ForkedSenderToThisProcessThroughASmallRing) {
   const std::uint64_t count = 50 * TestScale();
   auto pipe = TypedPipe<Value, Codec>({.buffer_size = kSmallRing});
   ASSERT_TRUE(pipe.ok()) << pipe.status();
-  auto& [receiver, sender] = *pipe;
+  auto& receiver = pipe->first;
+  auto& sender = pipe->second;
   const pid_t child = ForkChild([&] {
     for (std::uint64_t sequence = 0; sequence < count; ++sequence) {
       if (!sender.send(TypeParam::Make(2, sequence, this->SizeFor(sequence))).ok()) return 1;
@@ -233,7 +239,8 @@ TYPED_TEST(CodecRoundTripTest, ManySendersAndReceiversInProcessesReceiveEachValu
   const std::uint64_t per_sender = 40 * TestScale();
   auto pipe = TypedPipe<Value, Codec>({.buffer_size = 512});
   ASSERT_TRUE(pipe.ok()) << pipe.status();
-  auto& [receiver, sender] = *pipe;
+  auto& receiver = pipe->first;
+  auto& sender = pipe->second;
   DeliveryLog log(kSenders * per_sender + 16);
 
   std::vector<pid_t> children;
@@ -280,7 +287,8 @@ TYPED_TEST(CodecRoundTripTest, NamedTypedPipeOpenedByAForkedProcess) {
   const std::string name = UniqueName("codec-named");
   auto pipe = CreateTypedNamedPipe<Value, Codec>(name, {.buffer_size = 1024});
   ASSERT_TRUE(pipe.ok()) << pipe.status();
-  auto& [receiver, creator_sender] = *pipe;
+  auto& receiver = pipe->first;
+  auto& creator_sender = pipe->second;
   const pid_t child = ForkChild([&] {
     // Open the sending side by name as an unrelated process would, then
     // forget the inherited ends (not before: for a moment there would be no

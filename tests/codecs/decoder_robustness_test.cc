@@ -215,7 +215,8 @@ TEST(UserCodecDecoderTest, ItsOwnLengthCheckAndTheTrailingByteCheckHold) {
 TEST(PipeDecodingTest, AnUndecodableMessageIsConsumedAndReportedThenTheNextArrives) {
   auto pipe = Pipe({.buffer_size = 4096});
   ASSERT_TRUE(pipe.ok());
-  auto& [receiver, sender] = *pipe;
+  auto& receiver = pipe->first;
+  auto& sender = pipe->second;
   ASSERT_TRUE(sender.send_bytes(HugeLengthPrefix()).ok());
   ASSERT_TRUE(sender.send(std::vector<std::uint64_t>{1, 2, 3}).ok());
   absl::StatusOr<std::vector<std::uint64_t>> value = receiver.recv<std::vector<std::uint64_t>>();
@@ -229,7 +230,8 @@ TEST(PipeDecodingTest, AStreamedMessageWithAHugeLengthFailsWithoutAllocating) {
   // Larger than the ring: decoded while it streams in from another thread.
   auto pipe = Pipe({.buffer_size = 256});
   ASSERT_TRUE(pipe.ok());
-  auto& [receiver, sender] = *pipe;
+  auto& receiver = pipe->first;
+  auto& sender = pipe->second;
   std::thread writer([&] {
     ASSERT_TRUE(sender.send_bytes(HugeLengthPrefix() + std::string(4000, 'y')).ok());
     ASSERT_TRUE(sender.send(std::string(5000, 'z')).ok());
@@ -245,7 +247,8 @@ TEST(PipeDecodingTest, AStreamedMessageWithAHugeLengthFailsWithoutAllocating) {
 TEST(PipeDecodingTest, AMessageOfUnknownSizeIsGatheredThenDecoded) {
   auto pipe = Pipe({.buffer_size = 256});
   ASSERT_TRUE(pipe.ok());
-  auto& [receiver, sender] = *pipe;
+  auto& receiver = pipe->first;
+  auto& sender = pipe->second;
   const CerealRecord record = CerealCase::Make(4, 4, 3000);
   absl::StatusOr<std::string> bytes = EncodeValue<CerealRecord, CerealCodec>(record);
   ASSERT_TRUE(bytes.ok());
@@ -266,7 +269,8 @@ TEST(PipeDecodingTest, AMessageOfUnknownSizeIsGatheredThenDecoded) {
 TEST(PipeDecodingTest, AStreamAbandonedByItsSenderIsSkipped) {
   auto pipe = Pipe({.buffer_size = 256});
   ASSERT_TRUE(pipe.ok());
-  auto& [receiver, sender] = *pipe;
+  auto& receiver = pipe->first;
+  auto& sender = pipe->second;
   std::thread writer([&] {
     {
       // 1000 bytes of a 4000-byte message, then the sender gives up.

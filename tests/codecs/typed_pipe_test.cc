@@ -171,7 +171,8 @@ TEST_F(NamedTypedPipeTest, AGenericEndOfATypedPipeRefusesOtherTypesAtEachCall) {
 TEST_F(NamedTypedPipeTest, DuplexRequestResponseWithAForkedResponder) {
   auto pipe = CreateTypedDuplexNamedPipe<Request, Response>(name_, {.buffer_size = 4096});
   ASSERT_TRUE(pipe.ok()) << pipe.status();
-  auto& [requester, creator_responder] = *pipe;
+  auto& requester = pipe->first;
+  auto& creator_responder = pipe->second;
   // The responder's side opened with the requester's end type: both
   // directions' types are swapped, so it is refused.
   absl::StatusOr<RequesterEnd<Request, Response>> swapped =
@@ -215,7 +216,8 @@ TEST_F(NamedTypedPipeTest, DuplexRequestResponseWithAForkedResponder) {
 TEST(TypedPipeTest, DuplexRequestResponseBetweenThreads) {
   auto pipe = TypedDuplexPipe<Request, Response>({.buffer_size = 1024});
   ASSERT_TRUE(pipe.ok()) << pipe.status();
-  auto& [requester, responder] = *pipe;
+  auto& requester = pipe->first;
+  auto& responder = pipe->second;
   EXPECT_TRUE(requester.can_send() && requester.can_recv());
   std::thread server([&] {
     for (;;) {
@@ -238,7 +240,8 @@ TEST(TypedPipeTest, DuplexRequestResponseBetweenThreads) {
 TEST(TypedPipeTest, WaitingAndEndOfStreamBehaveAsTheGenericPipe) {
   auto pipe = TypedPipe<std::uint64_t>({.buffer_size = 64});
   ASSERT_TRUE(pipe.ok()) << pipe.status();
-  auto& [receiver, sender] = *pipe;
+  auto& receiver = pipe->first;
+  auto& sender = pipe->second;
   EXPECT_TRUE(IsWouldBlock(receiver.try_recv().status()));
   EXPECT_TRUE(IsTimeout(receiver.recv_for(std::chrono::milliseconds(10)).status()));
   // Fill the ring: try_send reports when it would have to wait.
@@ -304,7 +307,8 @@ struct FailingCodec {
 TEST(TypedCallTest, ACodecWhoseSizeAndBytesDisagreeDeliversNothing) {
   auto pipe = Pipe();
   ASSERT_TRUE(pipe.ok());
-  auto& [receiver, sender] = *pipe;
+  auto& receiver = pipe->first;
+  auto& sender = pipe->second;
   absl::Status status = sender.send<Note, LyingSizeCodec>(Note{0, 0, "four"});
   EXPECT_TRUE(absl::IsInvalidArgument(status)) << status;
   EXPECT_TRUE(MessageHas(status, "announced"));
@@ -321,7 +325,8 @@ TEST(TypedCallTest, ACodecWhoseSizeAndBytesDisagreeDeliversNothing) {
 TEST(TypedCallTest, RawBytesInteroperateWithSendBytesAndRecvBytes) {
   auto pipe = Pipe();
   ASSERT_TRUE(pipe.ok());
-  auto& [receiver, sender] = *pipe;
+  auto& receiver = pipe->first;
+  auto& sender = pipe->second;
   const std::string text = "hello";
   ASSERT_TRUE(sender.send(text).ok());
   ASSERT_TRUE(sender.send(std::string_view("view")).ok());
