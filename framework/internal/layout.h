@@ -12,7 +12,7 @@
 //
 //   offset 0                 SegmentHeader            (identity, geometry, lifecycle)
 //   header.process_table     ProcessSlot[255]         (one cache line each)
-//   ring.control_offset      RingControl              (one per ring, 5 cache lines)
+//   ring.control_offset      RingControl              (one per ring, 6 cache lines)
 //   ring.cells_offset        Cell[block_count]        (16 bytes each)
 //   ring.data_offset         byte[block_count * block_size]
 //
@@ -40,8 +40,8 @@
 //
 //   tail      next position a sender will claim            (RingControl, sender line)
 //   head      next position a receiver will claim          (receiver line)
-//   released  every frame below it has been received and   (sender line; only senders
-//             released, so its blocks may be reused         advance it, by walking cells)
+//   released  every frame below it has been received and   (release line; see Release)
+//             released, so its blocks may be reused
 //
 // ---------------------------------------------------------------------------
 // Cell: one per block, describes the frame that starts at that block
@@ -70,7 +70,7 @@
 //     RELEASED(p') --claim CAS by a sender--> CLAIMED(p, sender)
 //     CLAIMED(p)   --commit (exchange)------> COMMITTED(p)          payload written
 //     COMMITTED(p) --claim CAS by receiver--> READING(p, receiver)
-//     READING(p)   --release (exchange)-----> RELEASED(p)           payload copied out
+//     READING(p)   --release----------------> RELEASED(p), or `released` moves past p
 //     CLAIMED(p)   --abort / dead sender----> PADDING(p)            never delivered
 //     PADDING(p)   --CAS by a receiver------> RELEASED(p)           skipped
 //
@@ -87,13 +87,21 @@
 //
 // Receive: a receiver reads `head` = H and the stamp of cell H. COMMITTED(H)
 // means the extent and payload are complete. It CASes the stamp to
-// READING(H, owner) (the claim and its owner, atomically), stores head = H +
-// blocks, copies the payload out, and publishes RELEASED(H) with a seq_cst
-// exchange, then wakes parked senders if any.
+// READING(H, owner) (the claim and its owner, atomically), moves head to
+// H + blocks (a CAS: any receiver may help head past a claimed frame),
+// copies the payload out, and releases the frame.
 //
-// Release: a sender that lacks space walks cells from `released`, CASing
-// `released` past every RELEASED frame. Receivers never write `released`, so
-// in the one-sender case it stays in the sender's cache.
+// Release: the receiver of the oldest frame (released == H, always the case
+// with one receiver) releases it by CASing `released` from H to H + blocks;
+// its cell keeps a stale READING stamp, which nothing reads as live (the
+// position is behind `released`). A receiver that finishes out of order
+// publishes RELEASED(H) in the cell instead, and a sender that lacks space
+// walks cells from `released`, CASing it past every RELEASED frame (and
+// dropping padding, which lies at `head` when it lies at `released`). Both
+// are seq_cst, followed by a check for parked senders. Senders keep
+// `released_hint` on their own line and read `released` only when the hint
+// says space is short, so the one-sender one-receiver case touches no line
+// of the other side per message beyond the cell and the payload.
 //
 // Crash safety. Every claim carries its owner, the process-table slot of the
 // process that made it. When a process dies (detected by its pid and start
@@ -108,9 +116,11 @@
 //                        the receiver that took it, exactly as if it had
 //                        returned it just before dying).
 // and its stream holds (below). Only CLAIMED and READING carry an owner, and
-// every such stamp lies in the live window [released, tail): frames below
-// `released` are all RELEASED. A process slot is reused only after all claims
-// of its dead occupant are resolved, so an owner id is never ambiguous.
+// every live such stamp lies in the live window [released, tail); a stamp
+// whose position is below `released` is stale (a frame released by moving
+// `released`) and resolving it changes nothing. A process slot is reused
+// only after all claims of its dead occupant are resolved, so an owner id is
+// never ambiguous.
 //
 // ---------------------------------------------------------------------------
 // Streams: messages larger than one frame
@@ -278,8 +288,13 @@ struct alignas(kCacheLineSize) WaitLine {
 struct alignas(kCacheLineSize) RingControl {
   // Sender line: written by senders only.
   alignas(kCacheLineSize) std::atomic<std::uint64_t> tail;
-  std::atomic<std::uint64_t> released;
+  // A recent value of `released` (never ahead of it): senders check space
+  // against it and read `released` itself only when it looks short.
+  std::atomic<std::uint64_t> released_hint;
   std::atomic<std::uint64_t> stream_writer;
+  // Release line: advanced by the receiver that finishes the oldest frame,
+  // or by a sender walking RELEASED cells.
+  alignas(kCacheLineSize) std::atomic<std::uint64_t> released;
   // Receiver line: written by receivers only.
   alignas(kCacheLineSize) std::atomic<std::uint64_t> head;
   std::atomic<std::uint64_t> stream_reader;
@@ -291,7 +306,7 @@ struct alignas(kCacheLineSize) RingControl {
   alignas(kCacheLineSize) std::atomic<std::uint32_t> senders_open;
   std::atomic<std::uint32_t> receivers_open;
 };
-static_assert(sizeof(RingControl) == 5 * kCacheLineSize);
+static_assert(sizeof(RingControl) == 6 * kCacheLineSize);
 
 // --- Process table -----------------------------------------------------------
 

@@ -138,24 +138,33 @@ Step Ring::TryClaim(std::uint64_t blocks, std::uint32_t owner, std::uint64_t wri
 
   // seq_cst (free on x86): keeps this re-check ordered in the parked protocol.
   const std::uint64_t tail = control_->tail.load(std::memory_order_seq_cst);
-  std::uint64_t released = control_->released.load(std::memory_order_acquire);
-  if (released > tail || tail - released > spec_.capacity_blocks) {
-    // `released` is read after `tail`; both only grow, so a fresher
-    // `released` may pass a stale `tail`: look again before calling it corrupt.
-    if (control_->tail.load(std::memory_order_seq_cst) == tail) {
-      *result = Corrupt("tail and released positions are inconsistent");
-      return Step::kDone;
+  // SYNC POINT READ: acquire pairs with the release store of the hint by the
+  // sender that read `released` (itself acquired from the releaser): the
+  // receivers' reads of the blocks we are about to reuse happen before.
+  const std::uint64_t hint = control_->released_hint.load(std::memory_order_acquire);
+  if (hint > tail || tail + blocks - hint > spec_.capacity_blocks) {
+    // Short of space by the hint (or a stale tail): look at `released`, and
+    // walk past frames released out of order.
+    const std::uint64_t released = control_->released.load(std::memory_order_seq_cst);
+    if (released > tail || tail - released > spec_.capacity_blocks) {
+      // `released` is read after `tail`; both only grow, so a fresher
+      // `released` may pass a stale `tail`: look again before calling it
+      // corrupt.
+      if (control_->tail.load(std::memory_order_seq_cst) == tail) {
+        *result = Corrupt("tail and released positions are inconsistent");
+        return Step::kDone;
+      }
+      return Step::kRetry;
     }
-    return Step::kRetry;
-  }
-  if (tail + blocks - released > spec_.capacity_blocks) {
     absl::StatusOr<std::uint64_t> advanced = AdvanceReleased(tail);
     if (!advanced.ok()) {
       *result = advanced.status();
       return Step::kDone;
     }
-    released = *advanced;
-    if (tail + blocks > released + spec_.capacity_blocks) return Step::kBlocked;
+    // Release: see the load of the hint above. Racing senders may store an
+    // older value; the hint then lags, which only costs a look at `released`.
+    control_->released_hint.store(*advanced, std::memory_order_release);
+    if (tail + blocks > *advanced + spec_.capacity_blocks) return Step::kBlocked;
   }
   if (tail + blocks >= stamp::kPositionLimit) {
     *result = absl::ResourceExhaustedError("the ring's 2^53 positions are used up");
@@ -453,21 +462,31 @@ void Ring::HelpHead(std::uint64_t head, std::uint64_t observed) {
                                          std::memory_order_seq_cst);
 }
 
-absl::Status Ring::ReleaseRead(std::uint64_t position, std::uint32_t owner) {
-  // SYNC POINT WRITE: the payload's blocks are free once a sender walks past
-  // this stamp; seq_cst orders our load of `parked` after it (Dekker).
-  const std::uint64_t previous = CellAt(position).stamp.exchange(
-      stamp::Make(position, 0, CellState::kReleased), std::memory_order_seq_cst);
-  WakeParked(control_->space);
-  if (previous != stamp::Make(position, owner, CellState::kReading)) {
+absl::Status Ring::ReleaseRead(std::uint64_t position, std::uint64_t blocks,
+                              std::uint32_t owner) {
+  Cell& cell = CellAt(position);
+  // Relaxed: our own claim, read back only to detect corruption.
+  if (cell.stamp.load(std::memory_order_relaxed) !=
+      stamp::Make(position, owner, CellState::kReading)) {
     return Corrupt("a frame being read changed under its reader");
   }
+  std::uint64_t expected = position;
+  // SYNC POINT WRITE: the oldest frame is released by moving `released` past
+  // it (no write to its cell). seq_cst: ordered before our load of `parked`
+  // in WakeParked (Dekker); release for our reads of the payload.
+  if (!control_->released.compare_exchange_strong(expected, position + blocks,
+                                                  std::memory_order_seq_cst)) {
+    // Not the oldest: mark the cell; a walking sender moves `released` past
+    // it once the frames before it are released.
+    cell.stamp.store(stamp::Make(position, 0, CellState::kReleased), std::memory_order_seq_cst);
+  }
+  WakeParked(control_->space);
   return absl::OkStatus();
 }
 
 void Ring::Drop(std::uint64_t head, std::uint64_t observed, std::uint64_t blocks,
                 std::uint32_t owner) {
-  if (ClaimForReading(head, observed, blocks, owner)) (void)ReleaseRead(head, owner);
+  if (ClaimForReading(head, observed, blocks, owner)) (void)ReleaseRead(head, blocks, owner);
 }
 
 Step Ring::TryBeginReceive(const CallContext& context, ReceiveTransaction* transaction,
@@ -543,7 +562,7 @@ Step Ring::TryBeginReceive(const CallContext& context, ReceiveTransaction* trans
       }
       if (extent::Bytes(extent_word) < sizeof(StreamHeader)) {
         transaction->position_ = head;
-        (void)ReleaseRead(head, owner);
+        (void)ReleaseRead(head, blocks, owner);
         ReleaseReaderHold(token, token::kDiscard);
         *result = Corrupt("first chunk shorter than its header");
         return Step::kDone;
@@ -633,7 +652,7 @@ absl::Status Ring::ReceiveInto(std::string& message, const CallContext& context)
       }
       transaction.frame_held_ = false;
       transaction.ring_ = nullptr;
-      return ReleaseRead(transaction.position_, transaction.owner_);
+      return ReleaseRead(transaction.position_, transaction.frame_blocks_, transaction.owner_);
     }
     // A stream: its announced size is untrusted, so it only bounds the
     // pre-allocation.
@@ -676,7 +695,7 @@ absl::Status Ring::ReceiveExactly(void* target, std::uint64_t size, const CallCo
   CopyOut(transaction.position_, 0, static_cast<std::byte*>(target), size);
   transaction.frame_held_ = false;
   transaction.ring_ = nullptr;
-  return ReleaseRead(transaction.position_, transaction.owner_);
+  return ReleaseRead(transaction.position_, transaction.frame_blocks_, transaction.owner_);
 }
 
 Step Ring::TryNextChunk(ReceiveTransaction* transaction, absl::Status* result) {
@@ -765,7 +784,7 @@ ReceiveTransaction& ReceiveTransaction::operator=(ReceiveTransaction&& other) no
 
 void ReceiveTransaction::ReleaseFrame() {
   frame_held_ = false;
-  (void)ring_->ReleaseRead(position_, owner_);
+  (void)ring_->ReleaseRead(position_, frame_blocks_, owner_);
 }
 
 absl::StatusOr<std::span<const std::byte>> ReceiveTransaction::NextPiece() {

@@ -160,6 +160,7 @@ void InitializeHeader(std::byte* base, const SegmentSpec& spec, const Offsets& o
     // the release store of `magic` below publishes everything.
     control->tail.store(ring.block_count, std::memory_order_relaxed);
     control->released.store(ring.block_count, std::memory_order_relaxed);
+    control->released_hint.store(ring.block_count, std::memory_order_relaxed);
     control->head.store(ring.block_count, std::memory_order_relaxed);
   }
   header->lifecycle.store(static_cast<std::uint32_t>(Lifecycle::kReady), std::memory_order_relaxed);
