@@ -47,6 +47,7 @@ ABSL_FLAG(std::string, only, "",
 ABSL_FLAG(std::string, cases, "one_way,round_trip,many_2x2,oversize,idle",
           "comma-separated cases to run");
 ABSL_FLAG(int64_t, budget, 1 << 20, "bytes of buffer per direction for every transport");
+ABSL_FLAG(std::string, sizes, "", "comma-separated one-way message sizes in bytes (default: all)");
 
 namespace buffered_pipe::bench {
 namespace {
@@ -192,7 +193,15 @@ int Main(int argc, char** argv) {
     };
     const std::size_t budget = options.budget;
     if (want(Kind::kOneWay)) {
-      for (std::size_t size : kOneWaySizes) cases.push_back({Kind::kOneWay, size, {size, budget}});
+      std::vector<std::string> sizes;
+      if (!absl::GetFlag(FLAGS_sizes).empty()) sizes = absl::StrSplit(absl::GetFlag(FLAGS_sizes), ',');
+      for (std::size_t size : kOneWaySizes) {
+        if (!sizes.empty() &&
+            std::find(sizes.begin(), sizes.end(), std::to_string(size)) == sizes.end()) {
+          continue;
+        }
+        cases.push_back({Kind::kOneWay, size, {size, budget}});
+      }
     }
     if (want(Kind::kRoundTrip)) {
       cases.push_back({Kind::kRoundTrip, kRoundTripSize, {kRoundTripSize, budget, 1, 1, true}});
