@@ -9,10 +9,6 @@
 namespace buffered_pipe {
 namespace {
 
-// A streamed message's announced size comes from shared memory: trust it
-// for pre-allocation only up to this much.
-constexpr std::uint64_t kTrustedReserve = std::uint64_t{64} << 20;
-
 absl::StatusOr<internal::SegmentSpec> GenericSpec(const PipeOptions& options) {
   absl::StatusOr<internal::RingSpec> ring = internal::GenericRingSpec(options.buffer_size);
   if (!ring.ok()) return ring.status();
