@@ -289,14 +289,25 @@ std::vector<Table> BuildTables(const Report& report) {
   {
     Table t;
     t.title = "Repetitions: cache-line round trip (median, ns) at the start and end of each";
-    t.header = {"rep", "cache line start", "cache line end", "load average at start"};
+    t.header = {"rep", "cache line start", "cache line end", "load average at start",
+                "bare_ring CPU share (lowest)"};
     for (const RepInfo& rep : report.reps) {
+      // The bare ring spins: each side should own a CPU (100 %). Less means
+      // other processes took CPU time during this repetition.
+      double lowest = 2;
+      for (const Result& r : report.results) {
+        if (r.ok && r.rep == rep.rep && r.transport == "bare_ring" && r.kind == Kind::kOneWay) {
+          lowest = std::min({lowest, r.send_cpu_share, r.recv_cpu_share});
+        }
+      }
       t.rows.push_back({absl::StrCat(rep.rep), Num(rep.cache_line_before_ns),
-                        Num(rep.cache_line_after_ns), rep.load});
+                        Num(rep.cache_line_after_ns), rep.load,
+                        lowest > 1.5 ? "-" : absl::StrCat(Num(lowest * 100), " %")});
     }
     t.note =
         "Two CPUs that are \"near\" on the host bounce a cache line in ~65 ns, \"far\" ones in "
-        "~300 ns; shared-memory results move with it. Compare ratios within a repetition.";
+        "~300 ns; shared-memory results move with it. Compare ratios within a repetition. A "
+        "bare_ring CPU share well under 100 % means other processes competed for the CPUs.";
     tables.push_back(std::move(t));
   }
 
@@ -309,6 +320,34 @@ std::vector<Table> BuildTables(const Report& report) {
                      " messages, 1 sender -> 1 receiver in two processes (", medians,
                      "; ratios computed per repetition: median (min-max))"),
         {"socketpair", "bare_ring"}));
+  }
+  if (IsTransport(report, "bp_pod") || IsTransport(report, "bp_cereal")) {
+    Table t;
+    t.title = absl::StrCat("Typed sends vs raw bytes of the same (encoded) size, one-way (", medians,
+                           ")");
+    t.header = {"size", "bp_generic M msg/s", "bp_pod M msg/s", "bp_pod time / raw time",
+                "bp_cereal M msg/s", "bp_cereal time / raw time", "heap allocs/msg pod / cereal"};
+    const Metric rate = &Result::messages_per_s;
+    for (std::size_t size : kOneWaySizes) {
+      auto allocs = [&](const char* name) {
+        const std::vector<double> send = Values(report, Kind::kOneWay, size, name, &Result::send_allocations_per_message);
+        const std::vector<double> recv = Values(report, Kind::kOneWay, size, name, &Result::recv_allocations_per_message);
+        if (send.empty()) return std::string("-");
+        return absl::StrCat(Num(*std::max_element(send.begin(), send.end()) +
+                                *std::max_element(recv.begin(), recv.end())));
+      };
+      t.rows.push_back(
+          {SizeName(size), MedianOf(Values(report, Kind::kOneWay, size, "bp_generic", rate), 1e-6),
+           MedianOf(Values(report, Kind::kOneWay, size, "bp_pod", rate), 1e-6),
+           RatioCell(Ratios(report, Kind::kOneWay, size, "bp_generic", "bp_pod", rate)),
+           MedianOf(Values(report, Kind::kOneWay, size, "bp_cereal", rate), 1e-6),
+           RatioCell(Ratios(report, Kind::kOneWay, size, "bp_generic", "bp_cereal", rate)),
+           absl::StrCat(allocs("bp_pod"), " / ", allocs("bp_cereal"))});
+    }
+    t.note =
+        "time / raw time = bp_generic's rate / the typed rate in the same repetition (targets: "
+        "POD <= 1.1x, cereal <= 2x). Allocations: both sides per message, worst repetition.";
+    tables.push_back(std::move(t));
   }
   if (!NamesFor(report, Kind::kRoundTrip, 64).empty()) {
     Table t;

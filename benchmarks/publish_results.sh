@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Publishes one run of //benchmarks:compare: copies its report, CSVs and
+# chart into benchmarks/results/ and pastes its report.md into
+# benchmarks/README.md between the RESULTS markers, so that no number in
+# the README is typed by hand.
+#
+#   bazel run //benchmarks:compare -- --out=/tmp/bp_run
+#   bash benchmarks/publish_results.sh /tmp/bp_run
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+SRC="${1:?usage: publish_results.sh RUN_DIR}"
+DEST="$ROOT/benchmarks/results"
+README="$ROOT/benchmarks/README.md"
+
+for f in report.md results.csv summary.csv throughput.png; do
+  [[ -f "$SRC/$f" ]] || { echo "publish_results: $SRC/$f is missing" >&2; exit 1; }
+done
+mkdir -p "$DEST"
+cp "$SRC"/report.md "$SRC"/results.csv "$SRC"/summary.csv "$SRC"/throughput.png "$DEST/"
+
+grep -q '<!-- BEGIN RESULTS' "$README" || { echo "publish_results: no RESULTS markers in $README" >&2; exit 1; }
+awk -v report="$DEST/report.md" '
+  /<!-- BEGIN RESULTS/ {
+    print
+    while ((getline line < report) > 0) {
+      gsub(/\(throughput\.png\)/, "(results/throughput.png)", line)
+      print line
+    }
+    skip = 1
+    next
+  }
+  /<!-- END RESULTS/ { skip = 0 }
+  !skip { print }
+' "$README" > "$README.tmp"
+mv "$README.tmp" "$README"
+echo "publish_results: $DEST updated, README results section replaced"
