@@ -26,30 +26,12 @@ using ::buffered_pipe::testing::Delivery;
 using ::buffered_pipe::testing::DeliveryLog;
 using ::buffered_pipe::testing::ForkChild;
 using ::buffered_pipe::testing::kMessageHeaderSize;
+using ::buffered_pipe::testing::kThreadSanitizer;
 using ::buffered_pipe::testing::MakeMessage;
 using ::buffered_pipe::testing::TestScale;
 using ::buffered_pipe::testing::TestSeed;
 using ::buffered_pipe::testing::VerifyDeliveries;
 using ::buffered_pipe::testing::WaitForChild;
-
-// ThreadSanitizer sees synchronisation only within one process. When two
-// threads of this process touch the same ring memory and the ordering
-// between them passes through another process (a forked receiver releases a
-// block that a forked sender's walk then hands on), TSan reports a race that
-// is not one. So under TSan each configuration runs either entirely in
-// threads (every edge visible) or entirely in processes (each one
-// single-threaded); the plain and ASan builds run the mixed splits.
-#if defined(__SANITIZE_THREAD__)
-constexpr bool kThreadSanitizer = true;
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-constexpr bool kThreadSanitizer = true;
-#else
-constexpr bool kThreadSanitizer = false;
-#endif
-#else
-constexpr bool kThreadSanitizer = false;
-#endif
 
 struct Config {
   int sender_threads = 0;

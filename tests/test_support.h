@@ -20,6 +20,26 @@
 
 namespace buffered_pipe::testing {
 
+// Whether this build runs under ThreadSanitizer. TSan sees synchronisation
+// only within one process: when two threads of this process touch the same
+// ring memory and the ordering between them passes through another process
+// (say, a forked receiver releases a block and a forked sender hands the new
+// `released` on), TSan reports a race that is not one. Tests that mix threads
+// and processes therefore run, under TSan, either entirely in threads
+// (every edge visible) or entirely in processes (each one single-threaded);
+// the plain and ASan builds run the mixed splits.
+#if defined(__SANITIZE_THREAD__)
+inline constexpr bool kThreadSanitizer = true;
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+inline constexpr bool kThreadSanitizer = true;
+#else
+inline constexpr bool kThreadSanitizer = false;
+#endif
+#else
+inline constexpr bool kThreadSanitizer = false;
+#endif
+
 // Multiplier for stress sizes: 1 in CI; set BUFFERED_PIPE_TEST_SCALE=100
 // (e.g. bazel test --test_env=BUFFERED_PIPE_TEST_SCALE=100) for long runs.
 int TestScale();

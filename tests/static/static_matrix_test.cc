@@ -320,6 +320,14 @@ Config RandomConfig(std::mt19937_64& random) {
   config.sender_threads = senders - config.sender_processes;
   config.receiver_processes = std::uniform_int_distribution<int>(0, receivers)(random);
   config.receiver_threads = receivers - config.receiver_processes;
+  if (testing::kThreadSanitizer) {
+    // See kThreadSanitizer in test_support.h.
+    const bool threads = std::uniform_int_distribution<int>(0, 1)(random) == 0;
+    config.sender_threads = threads ? senders : 0;
+    config.sender_processes = threads ? 0 : senders;
+    config.receiver_threads = threads ? receivers : 0;
+    config.receiver_processes = threads ? 0 : receivers;
+  }
   const std::size_t sizes[] = {4, 8, 13, 20, 64, 100, 256, 1024};
   config.object_size = sizes[std::uniform_int_distribution<int>(0, 7)(random)];
   const std::uint64_t counts[] = {1, 2, 3, 16, 100, 1024};
@@ -336,10 +344,10 @@ TEST(StaticMpmcTest, RandomSplitsBetweenThreadsAndProcesses) {
 TEST(StaticMpmcTest, EightByEightThroughOneSlot) {
   for (std::size_t object_size : {4u, 1024u}) {
     Config config;
-    config.sender_threads = 4;
-    config.sender_processes = 4;
-    config.receiver_threads = 4;
-    config.receiver_processes = 4;
+    config.sender_threads = testing::kThreadSanitizer ? 8 : 4;
+    config.sender_processes = testing::kThreadSanitizer ? 0 : 4;
+    config.receiver_threads = testing::kThreadSanitizer ? 8 : 4;
+    config.receiver_processes = testing::kThreadSanitizer ? 0 : 4;
     config.object_size = object_size;
     config.object_count = 1;
     config.records_per_sender = static_cast<std::uint64_t>(TestScale()) * 300;
