@@ -65,6 +65,11 @@
 //     static absl::StatusOr<Point> Decode(buffered_pipe::ByteReader& in);
 //   };
 //
+// Optional: if a value's encoding is exactly its own bytes in memory, also
+//     static std::span<const std::byte> Bytes(const Point& point);
+// and send<T> hands them to the pipe's whole-message path (RawBytesCodec and
+// TriviallyCopyableCodec do).
+//
 // A codec for many types makes these templates (Encode and EncodedSize
 // deduce T; Decode is called as Codec::template Decode<T>(in)), see
 // RawBytesCodec. Encoding writes straight into the ring and decoding reads
@@ -350,6 +355,15 @@ absl::Status EncodeInto(const T& value, ByteWriter& out) {
 
 template <typename T, typename Codec>
 absl::Status SendValue(PipeEnd& end, const T& value, const Deadline& deadline) {
+  if constexpr (requires {
+                  { Codec::Bytes(value) } -> std::convertible_to<std::span<const std::byte>>;
+                }) {
+    // The encoding is the value's own bytes: the pipe's whole-message path
+    // copies them into the ring, no ByteWriter needed.
+    const std::span<const std::byte> bytes = Codec::Bytes(value);
+    return end.send_bytes_until(
+        std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()), deadline);
+  }
   absl::StatusOr<std::uint64_t> size = Codec::EncodedSize(value);
   if (!size.ok()) return Annotate<T, Codec>(size.status(), "cannot encode");
   absl::StatusOr<OutgoingMessage> message = end.begin_send(*size, deadline);
@@ -366,6 +380,12 @@ absl::Status SendValue(PipeEnd& end, const T& value, const Deadline& deadline) {
 
 template <typename T, typename Codec>
 absl::StatusOr<T> ReceiveValue(PipeEnd& end, const Deadline& deadline) {
+  if constexpr (std::is_same_v<Codec, RawBytesCodec> && std::is_same_v<T, std::string>) {
+    // Exactly recv_bytes (the pipe's whole-message path).
+    std::string bytes;
+    if (absl::Status status = end.recv_bytes_into(bytes, deadline); !status.ok()) return status;
+    return bytes;
+  }
   for (;;) {
     absl::StatusOr<IncomingMessage> message = end.begin_recv(deadline);
     if (!message.ok()) return message.status();

@@ -73,15 +73,28 @@ struct RawBytesCodec {
 
   template <typename T>
   static std::uint64_t EncodedSize(const T& value) {
-    return std::as_bytes(std::span(value.data(), value.size())).size();
+    if constexpr (RequireEncodable<T>()) {
+      return std::as_bytes(std::span(value.data(), value.size())).size();
+    } else {
+      return 0;
+    }
+  }
+
+  // The encoding is the bytes themselves (send<T> sends them as they are).
+  template <typename T>
+  static std::span<const std::byte> Bytes(const T& value) {
+    if constexpr (RequireEncodable<T>()) {
+      return std::as_bytes(std::span(value.data(), value.size()));
+    } else {
+      return {};
+    }
   }
 
   template <typename T>
   static absl::Status Encode(const T& value, ByteWriter& out) {
-    static_assert(RawBytesEncodable<T>,
-                  "RawBytesCodec sends std::string, std::string_view, and std::vector or "
-                  "std::span of std::byte / char / unsigned char / signed char");
-    out.Write(std::as_bytes(std::span(value.data(), value.size())));
+    if constexpr (RequireEncodable<T>()) {
+      out.Write(std::as_bytes(std::span(value.data(), value.size())));
+    }
     return absl::OkStatus();
   }
 
@@ -113,6 +126,14 @@ struct RawBytesCodec {
 
  private:
   static constexpr std::uint64_t kReserveLimit = std::uint64_t{64} << 20;
+
+  template <typename T>
+  static constexpr bool RequireEncodable() {
+    static_assert(RawBytesEncodable<T>,
+                  "RawBytesCodec sends std::string, std::string_view, and std::vector or "
+                  "std::span of std::byte / char / unsigned char / signed char");
+    return RawBytesEncodable<T>;
+  }
 };
 
 }  // namespace buffered_pipe

@@ -74,6 +74,16 @@ struct TriviallyCopyableCodec {
     return sizeof(T);
   }
 
+  // The encoding is the object representation (send<T> sends it as it is).
+  template <typename T>
+  static std::span<const std::byte> Bytes(const T& value) {
+    static_assert(PlainCopyable<T>,
+                  "TriviallyCopyableCodec copies a value's bytes: the type must be trivially "
+                  "copyable, and not a pointer, a C array or a view (std::string_view, std::span, "
+                  "std::reference_wrapper), whose bytes would point into this process's memory");
+    return std::as_bytes(std::span(std::addressof(value), 1));
+  }
+
   template <typename T>
   static absl::Status Encode(const T& value, ByteWriter& out) {
     static_assert(PlainCopyable<T>,
