@@ -196,9 +196,12 @@ concept HasDefaultCodec = !codecs_internal::IsNoCodecFound<DefaultCodecFor<T>>::
 // --- Message-type fingerprints -------------------------------------------------
 
 // The name a typed pipe records (hashed) for its message type. By default the
-// C++ name of the type, as the compiler spells it ("geo::Point"). Specialise
-// it to make the name independent of namespaces and spelling, or to add a
-// schema version that you bump when the type's encoding changes:
+// C++ name of the type, as the compiler spells it ("geo::Point"), from
+// typeid (so the default needs RTTI). Programs built against different
+// standard libraries spell std types differently (std::__cxx11::basic_string,
+// std::__1::basic_string) and would refuse each other's typed pipes.
+// Specialise it to make the name independent of namespaces and spelling, or
+// to add a schema version that you bump when the type's encoding changes:
 //   template <> struct buffered_pipe::MessageTypeName<Order> {
 //     static std::string Get() { return "shop.Order/3"; }
 //   };
