@@ -175,34 +175,23 @@ absl::StatusOr<std::pair<PipeEnd, PipeEnd>> PipeEnd::MakeTypedPipe(
 absl::StatusOr<PipeEnd> PipeEnd::OpenTypedNamedPipe(const std::string& name, Side side,
                                                     MessageType sends, MessageType receives,
                                                     std::string_view expected) {
-  // As internal::OpenNamedAttachment, with the message types checked before
-  // this process attaches (a refused open leaves no trace in the segment).
-  absl::StatusOr<internal::Segment> segment = internal::Segment::OpenNamed(name);
-  if (!segment.ok()) return segment.status();
-  const internal::SegmentSpec& spec = segment->spec();
-  if (spec.kind != internal::SegmentKind::kGeneric) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("\"", name, "\" is not a generic pipe: it cannot carry ",
-                     std::string(expected)));
-  }
-  const internal::EndRoles roles =
-      internal::Endpoint::RolesOfSide(spec.ring_count, static_cast<int>(side));
-  if (roles.send_ring >= 0) {
-    if (absl::Status status =
-            CheckRingMessageType(name, spec.rings[roles.send_ring], sends, "send", expected);
-        !status.ok()) {
-      return status;
-    }
-  }
-  if (roles.receive_ring >= 0) {
-    if (absl::Status status = CheckRingMessageType(name, spec.rings[roles.receive_ring], receives,
-                                                   "receive", expected);
-        !status.ok()) {
-      return status;
-    }
-  }
-  absl::StatusOr<std::shared_ptr<internal::Attachment>> attachment =
-      internal::Attachment::Attach(std::move(*segment));
+  internal::EndRoles roles;
+  absl::StatusOr<std::shared_ptr<internal::Attachment>> attachment = internal::OpenNamedAttachment(
+      name, internal::SegmentKind::kGeneric, [&](const internal::SegmentSpec& spec) {
+        roles = internal::Endpoint::RolesOfSide(spec.ring_count, static_cast<int>(side));
+        if (roles.send_ring >= 0) {
+          if (absl::Status status = CheckRingMessageType(name, spec.rings[roles.send_ring], sends,
+                                                         "send", expected);
+              !status.ok()) {
+            return status;
+          }
+        }
+        if (roles.receive_ring >= 0) {
+          return CheckRingMessageType(name, spec.rings[roles.receive_ring], receives, "receive",
+                                      expected);
+        }
+        return absl::OkStatus();
+      });
   if (!attachment.ok()) return attachment.status();
   absl::StatusOr<internal::Endpoint> endpoint =
       internal::Endpoint::Open(std::move(*attachment), roles);

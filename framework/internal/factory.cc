@@ -46,14 +46,18 @@ absl::StatusOr<std::shared_ptr<Attachment>> CreateNamedAttachment(const std::str
   return Attachment::Attach(std::move(*segment));
 }
 
-absl::StatusOr<std::shared_ptr<Attachment>> OpenNamedAttachment(const std::string& name,
-                                                                SegmentKind kind) {
+absl::StatusOr<std::shared_ptr<Attachment>> OpenNamedAttachment(
+    const std::string& name, SegmentKind kind,
+    const std::function<absl::Status(const SegmentSpec&)>& check) {
   absl::StatusOr<Segment> segment = Segment::OpenNamed(name);
   if (!segment.ok()) return segment.status();
   if (segment->spec().kind != kind) {
     return absl::InvalidArgumentError(absl::StrCat(
         "\"", name, "\" is a ", segment->spec().kind == SegmentKind::kStatic ? "static" : "generic",
         " pipe, not a ", kind == SegmentKind::kStatic ? "static" : "generic", " one"));
+  }
+  if (check) {
+    if (absl::Status status = check(segment->spec()); !status.ok()) return status;
   }
   return Attachment::Attach(std::move(*segment));
 }

@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -29,9 +30,12 @@ absl::StatusOr<std::shared_ptr<Attachment>> CreateNamedAttachment(const std::str
                                                                   SegmentSpec spec,
                                                                   const NamedCreation& creation);
 
-// Opens a named segment and checks that it is of `kind`.
-absl::StatusOr<std::shared_ptr<Attachment>> OpenNamedAttachment(const std::string& name,
-                                                                SegmentKind kind);
+// Opens a named segment and checks that it is of `kind` and passes `check`
+// (if any), all before this process attaches: a refused open leaves no trace
+// in the segment.
+absl::StatusOr<std::shared_ptr<Attachment>> OpenNamedAttachment(
+    const std::string& name, SegmentKind kind,
+    const std::function<absl::Status(const SegmentSpec&)>& check = {});
 
 // A named segment is stale when processes used it and every one of them is
 // dead (so nobody will ever close it normally and remove its name).
