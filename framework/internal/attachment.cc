@@ -102,38 +102,51 @@ absl::StatusOr<std::shared_ptr<Attachment>> Attachment::Attach(Segment segment) 
 
 Attachment::~Attachment() { LeaveSegment(); }
 
+std::uint32_t Attachment::ClaimFreeSlot(SlotTag tag, const ProcessIdentity& identity,
+                                        std::int64_t reserved_at_ns, std::uint32_t* generation) {
+  for (std::uint32_t candidate = 1; candidate <= kProcessSlotCount; ++candidate) {
+    ProcessSlot& slot = segment_.slot(candidate);
+    std::uint64_t observed = slot.state.load(std::memory_order_acquire);
+    if (slot_state::Tag(observed) != SlotTag::kFree) continue;
+    *generation = slot_state::Generation(observed) + 1;
+    // SYNC POINT WRITE: records the pid in the same step that takes the
+    // slot, so a crash right after leaves a slot that can be reaped.
+    if (!slot.state.compare_exchange_strong(observed,
+                                            slot_state::Make(*generation, tag, identity.pid),
+                                            std::memory_order_seq_cst)) {
+      continue;
+    }
+    // Relaxed: published by the caller's next seq_cst store of the state.
+    slot.start_time.store(identity.start_time, std::memory_order_relaxed);
+    slot.reserved_at_ns.store(reserved_at_ns, std::memory_order_relaxed);
+    for (std::uint32_t ring = 0; ring < kMaxRings; ++ring) {
+      slot.senders[ring].store(local_senders_[ring], std::memory_order_relaxed);
+      slot.receivers[ring].store(local_receivers_[ring], std::memory_order_relaxed);
+    }
+    return candidate;
+  }
+  return 0;
+}
+
+void Attachment::AddLocalCountsToTotals() {
+  for (std::uint32_t ring = 0; ring < segment_.spec().ring_count; ++ring) {
+    // seq_cst: new ends are a state change blocked callers may re-check.
+    rings_[ring]->control().senders_open.fetch_add(local_senders_[ring], std::memory_order_seq_cst);
+    rings_[ring]->control().receivers_open.fetch_add(local_receivers_[ring],
+                                                     std::memory_order_seq_cst);
+  }
+}
+
 absl::Status Attachment::TakeSlot() {
   const ProcessIdentity me = CurrentProcess();
   for (int attempt = 0; attempt < 2; ++attempt) {
-    for (std::uint32_t candidate = 1; candidate <= kProcessSlotCount; ++candidate) {
-      ProcessSlot& slot = segment_.slot(candidate);
-      std::uint64_t observed = slot.state.load(std::memory_order_acquire);
-      if (slot_state::Tag(observed) != SlotTag::kFree) continue;
-      const std::uint32_t generation = slot_state::Generation(observed) + 1;
-      // SYNC POINT WRITE: records our pid in the same step that takes the
-      // slot, so a crash right after leaves a slot that can be reaped.
-      if (!slot.state.compare_exchange_strong(
-              observed, slot_state::Make(generation, SlotTag::kClaiming, me.pid),
-              std::memory_order_seq_cst)) {
-        continue;
-      }
-      // Relaxed: published by the seq_cst store of the ALIVE state below.
-      slot.start_time.store(me.start_time, std::memory_order_relaxed);
-      slot.reserved_at_ns.store(0, std::memory_order_relaxed);
-      for (std::uint32_t ring = 0; ring < kMaxRings; ++ring) {
-        slot.senders[ring].store(local_senders_[ring], std::memory_order_relaxed);
-        slot.receivers[ring].store(local_receivers_[ring], std::memory_order_relaxed);
-      }
-      slot.state.store(slot_state::Make(generation, SlotTag::kAlive, me.pid),
-                       std::memory_order_seq_cst);
-      for (std::uint32_t ring = 0; ring < segment_.spec().ring_count; ++ring) {
-        // seq_cst: new ends are a state change blocked callers may re-check.
-        rings_[ring]->control().senders_open.fetch_add(local_senders_[ring],
-                                                       std::memory_order_seq_cst);
-        rings_[ring]->control().receivers_open.fetch_add(local_receivers_[ring],
-                                                         std::memory_order_seq_cst);
-      }
-      owner_.store(candidate, std::memory_order_relaxed);
+    std::uint32_t generation = 0;
+    const std::uint32_t slot = ClaimFreeSlot(SlotTag::kClaiming, me, 0, &generation);
+    if (slot != 0) {
+      segment_.slot(slot).state.store(slot_state::Make(generation, SlotTag::kAlive, me.pid),
+                                      std::memory_order_seq_cst);
+      AddLocalCountsToTotals();
+      owner_.store(slot, std::memory_order_relaxed);
       registered_pid_ = me.pid;
       return absl::OkStatus();
     }
@@ -351,33 +364,12 @@ void Attachment::LeaveSegment() {
 
 void Attachment::PrepareFork() {
   child_slot_ = 0;
-  const std::uint32_t me = owner();
-  if (me == 0) return;
-  const ProcessIdentity parent = CurrentProcess();
-  for (std::uint32_t candidate = 1; candidate <= kProcessSlotCount; ++candidate) {
-    ProcessSlot& slot = segment_.slot(candidate);
-    std::uint64_t observed = slot.state.load(std::memory_order_acquire);
-    if (slot_state::Tag(observed) != SlotTag::kFree) continue;
-    const std::uint32_t generation = slot_state::Generation(observed) + 1;
-    if (!slot.state.compare_exchange_strong(
-            observed, slot_state::Make(generation, SlotTag::kReserved, parent.pid),
-            std::memory_order_seq_cst)) {
-      continue;
-    }
-    slot.start_time.store(parent.start_time, std::memory_order_relaxed);
-    slot.reserved_at_ns.store(Deadline::NowNanoseconds(), std::memory_order_relaxed);
-    for (std::uint32_t ring = 0; ring < segment_.spec().ring_count; ++ring) {
-      slot.senders[ring].store(local_senders_[ring], std::memory_order_relaxed);
-      slot.receivers[ring].store(local_receivers_[ring], std::memory_order_relaxed);
-      // The child's copies of our ends count from before the fork on.
-      rings_[ring]->control().senders_open.fetch_add(local_senders_[ring],
-                                                     std::memory_order_seq_cst);
-      rings_[ring]->control().receivers_open.fetch_add(local_receivers_[ring],
-                                                       std::memory_order_seq_cst);
-    }
-    child_slot_ = candidate;
-    return;
-  }
+  if (owner() == 0) return;
+  std::uint32_t generation = 0;
+  child_slot_ = ClaimFreeSlot(SlotTag::kReserved, CurrentProcess(), Deadline::NowNanoseconds(),
+                              &generation);
+  // The child's copies of our ends count from before the fork on.
+  if (child_slot_ != 0) AddLocalCountsToTotals();
 }
 
 void Attachment::ParentAfterFork() { child_slot_ = 0; }

@@ -35,6 +35,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "buffered_pipe/internal/layout.h"
+#include "buffered_pipe/internal/process_identity.h"
 #include "buffered_pipe/internal/ring.h"
 #include "buffered_pipe/internal/segment.h"
 
@@ -96,10 +97,14 @@ class Attachment final : public RingClient {
  private:
   explicit Attachment(Segment segment);
 
-  // Takes a free slot for this process with the given open-end counts.
+  // Takes a free slot for this process with its open-end counts.
   absl::Status TakeSlot();
-  // Adds (or subtracts) this process's local counts to a slot and the totals.
-  void AddCounts(std::uint32_t slot_owner, int sign);
+  // Takes a free slot in state `tag` for `identity`, writing this process's
+  // open-end counts into it; returns its owner id (0 if the table is full).
+  std::uint32_t ClaimFreeSlot(SlotTag tag, const ProcessIdentity& identity,
+                              std::int64_t reserved_at_ns, std::uint32_t* generation);
+  // Counts this process's open ends (again) in the rings' totals.
+  void AddLocalCountsToTotals();
   bool Reap(std::uint32_t slot_owner, std::uint64_t observed_state);
   bool AnySlotOccupied() const;
   void LeaveSegment();

@@ -489,6 +489,39 @@ void Ring::Drop(std::uint64_t head, std::uint64_t observed, std::uint64_t blocks
   if (ClaimForReading(head, observed, blocks, owner)) (void)ReleaseRead(head, blocks, owner);
 }
 
+Step Ring::LookAtHead(std::uint32_t owner, HeadFrame* frame, absl::Status* result) {
+  *result = absl::OkStatus();
+  frame->head = control_->head.load(std::memory_order_seq_cst);
+  Cell& cell = CellAt(frame->head);
+  // SYNC POINT READ: seq_cst pairs with the commit exchange (and acquires the
+  // extent and payload).
+  frame->observed = cell.stamp.load(std::memory_order_seq_cst);
+  const std::uint64_t position = stamp::Position(frame->observed);
+  frame->empty = position < frame->head;  // nothing claimed at head yet
+  if (frame->empty) return Step::kDone;
+  if (position > frame->head) return Step::kRetry;  // head moved on meanwhile
+  const CellState state = stamp::State(frame->observed);
+  if (state == CellState::kClaimed) return Step::kBlocked;  // its commit wakes us
+  if (state == CellState::kReading || state == CellState::kReleased) {
+    HelpHead(frame->head, frame->observed);
+    return Step::kRetry;
+  }
+  if (state != CellState::kCommitted && state != CellState::kPadding) {
+    *result = Corrupt("unknown frame state");
+    return Step::kDone;
+  }
+  frame->extent_word = cell.extent.load(std::memory_order_relaxed);
+  if (absl::Status status = ValidateExtent(frame->extent_word); !status.ok()) {
+    *result = status;
+    return Step::kDone;
+  }
+  if (state == CellState::kPadding) {
+    Drop(frame->head, frame->observed, extent::Blocks(frame->extent_word), owner);
+    return Step::kRetry;
+  }
+  return Step::kDone;
+}
+
 Step Ring::TryBeginReceive(const CallContext& context, ReceiveTransaction* transaction,
                            absl::Status* result) {
   if (Cancelled(context)) {
@@ -496,45 +529,25 @@ Step Ring::TryBeginReceive(const CallContext& context, ReceiveTransaction* trans
     return Step::kDone;
   }
   const std::uint32_t owner = transaction->owner_;
-  const std::uint64_t head = control_->head.load(std::memory_order_seq_cst);
-  Cell& cell = CellAt(head);
-  // SYNC POINT READ: seq_cst pairs with the commit exchange (and acquires the
-  // extent and payload).
-  const std::uint64_t observed = cell.stamp.load(std::memory_order_seq_cst);
-  const std::uint64_t position = stamp::Position(observed);
-  if (position < head) {
-    // Nothing at head yet.
+  HeadFrame frame;
+  if (const Step step = LookAtHead(owner, &frame, result); step != Step::kDone || !result->ok()) {
+    return step;
+  }
+  const std::uint64_t head = frame.head;
+  if (frame.empty) {
     if (control_->senders_open.load(std::memory_order_seq_cst) != 0) return Step::kBlocked;
     // No sender is left. A sender commits before it closes, so a look at the
     // cell after seeing the close finds its last message if there is one.
-    if (cell.stamp.load(std::memory_order_seq_cst) != observed ||
+    if (CellAt(head).stamp.load(std::memory_order_seq_cst) != frame.observed ||
         control_->head.load(std::memory_order_seq_cst) != head) {
       return Step::kRetry;
     }
     *result = EndOfStreamError();
     return Step::kDone;
   }
-  if (position > head) return Step::kRetry;  // head moved on meanwhile
-  const CellState state = stamp::State(observed);
-  if (state == CellState::kClaimed) return Step::kBlocked;  // its commit wakes us
-  if (state == CellState::kReading || state == CellState::kReleased) {
-    HelpHead(head, observed);
-    return Step::kRetry;
-  }
-  if (state != CellState::kCommitted && state != CellState::kPadding) {
-    *result = Corrupt("unknown frame state");
-    return Step::kDone;
-  }
-  const std::uint64_t extent_word = cell.extent.load(std::memory_order_relaxed);
-  if (absl::Status status = ValidateExtent(extent_word); !status.ok()) {
-    *result = status;
-    return Step::kDone;
-  }
+  const std::uint64_t observed = frame.observed;
+  const std::uint64_t extent_word = frame.extent_word;
   const std::uint64_t blocks = extent::Blocks(extent_word);
-  if (state == CellState::kPadding) {
-    Drop(head, observed, blocks, owner);
-    return Step::kRetry;
-  }
   const FrameKind kind = extent::Kind(extent_word);
   switch (kind) {
     case FrameKind::kSingle:
@@ -704,41 +717,24 @@ Step Ring::TryNextChunk(ReceiveTransaction* transaction, absl::Status* result) {
     return Step::kDone;
   }
   const std::uint32_t owner = transaction->owner_;
-  const std::uint64_t head = control_->head.load(std::memory_order_seq_cst);
-  Cell& cell = CellAt(head);
-  const std::uint64_t observed = cell.stamp.load(std::memory_order_seq_cst);
-  const std::uint64_t position = stamp::Position(observed);
-  if (position < head) {
+  HeadFrame frame;
+  if (const Step step = LookAtHead(owner, &frame, result); step != Step::kDone || !result->ok()) {
+    return step;
+  }
+  const std::uint64_t head = frame.head;
+  if (frame.empty) {
     // The writer commits every chunk before it releases its hold: if the
     // hold is gone and the cell is still empty, the stream was cut short.
     if (control_->stream_writer.load(std::memory_order_seq_cst) != transaction->writer_token_) {
-      if (cell.stamp.load(std::memory_order_seq_cst) != observed) return Step::kRetry;
+      if (CellAt(head).stamp.load(std::memory_order_seq_cst) != frame.observed) return Step::kRetry;
       *result = StreamAbortedError();
       return Step::kDone;
     }
     return Step::kBlocked;
   }
-  if (position > head) return Step::kRetry;
-  const CellState state = stamp::State(observed);
-  if (state == CellState::kClaimed) return Step::kBlocked;
-  if (state == CellState::kReading || state == CellState::kReleased) {
-    HelpHead(head, observed);
-    return Step::kRetry;
-  }
-  if (state != CellState::kCommitted && state != CellState::kPadding) {
-    *result = Corrupt("unknown frame state");
-    return Step::kDone;
-  }
-  const std::uint64_t extent_word = cell.extent.load(std::memory_order_relaxed);
-  if (absl::Status status = ValidateExtent(extent_word); !status.ok()) {
-    *result = status;
-    return Step::kDone;
-  }
+  const std::uint64_t observed = frame.observed;
+  const std::uint64_t extent_word = frame.extent_word;
   const std::uint64_t blocks = extent::Blocks(extent_word);
-  if (state == CellState::kPadding) {
-    Drop(head, observed, blocks, owner);
-    return Step::kRetry;
-  }
   const FrameKind kind = extent::Kind(extent_word);
   if (kind == FrameKind::kSingle || kind == FrameKind::kFirst) {
     *result = StreamAbortedError();  // a new message where our chunk should be

@@ -243,6 +243,19 @@ class Ring {
   // Waits for the next message and claims its first frame into `transaction`.
   absl::Status WaitForMessage(const CallContext& context, ReceiveTransaction* transaction);
 
+  // What a receiver finds at `head`.
+  struct HeadFrame {
+    std::uint64_t head = 0;
+    std::uint64_t observed = 0;     // the stamp of its cell
+    std::uint64_t extent_word = 0;  // valid for a COMMITTED frame
+    bool empty = false;             // nothing claimed at head yet
+  };
+  // Looks at the frame at head. kDone with *result OK: `frame` is empty or a
+  // COMMITTED frame with a valid extent. Frames in between states are
+  // handled here (head helped past a claimed frame, padding dropped) and
+  // reported as kRetry; a frame being written as kBlocked.
+  Step LookAtHead(std::uint32_t owner, HeadFrame* frame, absl::Status* result);
+
   // Receiving steps.
   Step TryBeginReceive(const CallContext& context, ReceiveTransaction* transaction,
                        absl::Status* result);
