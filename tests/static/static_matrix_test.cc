@@ -28,6 +28,7 @@
 #include "buffered_pipe/static_pipe.h"
 #include "buffered_pipe/status.h"
 #include "gtest/gtest.h"
+#include "tests/mpmc_harness.h"
 #include "tests/test_support.h"
 
 namespace buffered_pipe {
@@ -211,123 +212,38 @@ INSTANTIATE_TEST_SUITE_P(
 // --- Many senders, many receivers ----------------------------------------------------
 
 struct Config {
-  int sender_threads = 0;
-  int sender_processes = 0;
-  int receiver_threads = 0;
-  int receiver_processes = 0;
+  testing::Split split;
   std::size_t object_size = 0;
   std::uint64_t object_count = 0;
   std::uint64_t records_per_sender = 0;
-
-  std::string Describe() const {
-    return absl::StrCat("senders ", sender_threads, " threads + ", sender_processes,
-                        " processes, receivers ", receiver_threads, " threads + ",
-                        receiver_processes, " processes, ", object_count, " records of ",
-                        object_size, " bytes, ", records_per_sender, " per sender");
-  }
 };
 
-bool SendAll(StaticPipeEnd& sender, std::uint32_t id, const Config& config) {
-  for (std::uint64_t sequence = 0; sequence < config.records_per_sender; ++sequence) {
-    if (!SendOneWay(sender, MakeRecord(id, sequence, config.object_size), sequence + id).ok()) {
-      return false;
-    }
-  }
-  return true;
-}
-
-// Receives until end of stream, recording every record in `log`.
-bool ReceiveAll(StaticPipeEnd& receiver, std::uint32_t id, DeliveryLog& log) {
-  std::string record;
-  for (std::uint64_t received = 0;; ++received) {
-    const std::uint64_t start = log.Ticket();
-    const absl::Status status = ReceiveOneWay(receiver, record, received + id);
-    const std::uint64_t end = log.Ticket();
-    if (IsEndOfStream(status)) return true;
-    Delivery delivery{};
-    if (!status.ok() || !CheckRecord(record, &delivery.sender, &delivery.sequence).ok()) {
-      log.RecordError();
-      return false;
-    }
-    delivery.receiver = id;
-    delivery.start_ticket = start;
-    delivery.end_ticket = end;
-    log.Record(delivery);
-  }
-}
-
 void RunConfig(const Config& config) {
-  SCOPED_TRACE(config.Describe());
+  SCOPED_TRACE(absl::StrCat(config.object_count, " records of ", config.object_size, " bytes, ",
+                            config.records_per_sender, " per sender"));
   auto [receiver, sender] = MakePipe(config.object_size, config.object_count);
-  const int senders = config.sender_threads + config.sender_processes;
-  DeliveryLog log(static_cast<std::size_t>(senders) * config.records_per_sender + 16);
-
-  // Fork first: children then inherit no threads. Every process that holds
-  // a copy of the sending end closes it, or receivers never see end of stream.
-  std::vector<pid_t> children;
-  std::uint32_t next_sender = 0;
-  std::uint32_t next_receiver = 0;
-  for (int i = 0; i < config.sender_processes; ++i) {
-    const std::uint32_t id = next_sender++;
-    children.push_back(ForkChild([&, id, &sender = sender, &receiver = receiver] {
-      (void)receiver.close();
-      const bool sent = SendAll(sender, id, config);
-      return sent && sender.close().ok() ? 0 : 1;
-    }));
-  }
-  for (int i = 0; i < config.receiver_processes; ++i) {
-    const std::uint32_t id = next_receiver++;
-    children.push_back(ForkChild([&, id, &sender = sender, &receiver = receiver] {
-      (void)sender.close();
-      return ReceiveAll(receiver, id, log) ? 0 : 1;
-    }));
-  }
-  std::vector<std::thread> sender_threads;
-  std::vector<std::thread> receiver_threads;
-  std::atomic<int> thread_failures{0};
-  for (int i = 0; i < config.sender_threads; ++i) {
-    const std::uint32_t id = next_sender++;
-    sender_threads.emplace_back([&, id, &sender = sender] {
-      if (!SendAll(sender, id, config)) ++thread_failures;
-    });
-  }
-  for (int i = 0; i < config.receiver_threads; ++i) {
-    const std::uint32_t id = next_receiver++;
-    receiver_threads.emplace_back([&, id, &receiver = receiver] {
-      if (!ReceiveAll(receiver, id, log)) ++thread_failures;
-    });
-  }
-  for (std::thread& thread : sender_threads) thread.join();
-  ASSERT_TRUE(sender.close().ok());
-  if (config.receiver_threads == 0) {
-    ASSERT_TRUE(receiver.close().ok());
-  }
-  for (std::thread& thread : receiver_threads) thread.join();
-  for (pid_t child : children) EXPECT_TRUE(WaitForChild(child, std::chrono::seconds(120)));
-  EXPECT_EQ(thread_failures.load(), 0);
-  EXPECT_EQ(log.errors(), 0u);
-  const std::vector<std::uint64_t> sent(static_cast<std::size_t>(senders),
-                                        config.records_per_sender);
-  EXPECT_TRUE(VerifyDeliveries(log.Deliveries(), sent));
+  testing::MpmcParties parties;
+  // Senders and receivers rotate through every send and receive function.
+  parties.send_all = [&, &sender = sender](std::uint32_t id, std::uint64_t count) {
+    for (std::uint64_t sequence = 0; sequence < count; ++sequence) {
+      if (!SendOneWay(sender, MakeRecord(id, sequence, config.object_size), sequence + id).ok()) {
+        return false;
+      }
+    }
+    return true;
+  };
+  parties.receive_one = [&receiver = receiver](std::string& record, std::uint64_t call) {
+    return ReceiveOneWay(receiver, record, call);
+  };
+  parties.check = CheckRecord;
+  parties.close_sending_end = [&sender = sender] { (void)sender.close(); };
+  parties.close_receiving_end = [&receiver = receiver] { (void)receiver.close(); };
+  testing::RunSplit(config.split, config.records_per_sender, parties);
 }
 
 Config RandomConfig(std::mt19937_64& random) {
   Config config;
-  std::uniform_int_distribution<int> parties(1, 8);
-  const int senders = parties(random);
-  const int receivers = parties(random);
-  config.sender_processes = std::uniform_int_distribution<int>(0, senders)(random);
-  config.sender_threads = senders - config.sender_processes;
-  config.receiver_processes = std::uniform_int_distribution<int>(0, receivers)(random);
-  config.receiver_threads = receivers - config.receiver_processes;
-  if (testing::kThreadSanitizer) {
-    // See kThreadSanitizer in test_support.h.
-    const bool threads = std::uniform_int_distribution<int>(0, 1)(random) == 0;
-    config.sender_threads = threads ? senders : 0;
-    config.sender_processes = threads ? 0 : senders;
-    config.receiver_threads = threads ? receivers : 0;
-    config.receiver_processes = threads ? 0 : receivers;
-  }
+  config.split = testing::RandomSplit(random);
   const std::size_t sizes[] = {4, 8, 13, 20, 64, 100, 256, 1024};
   config.object_size = sizes[std::uniform_int_distribution<int>(0, 7)(random)];
   const std::uint64_t counts[] = {1, 2, 3, 16, 100, 1024};
@@ -344,10 +260,7 @@ TEST(StaticMpmcTest, RandomSplitsBetweenThreadsAndProcesses) {
 TEST(StaticMpmcTest, EightByEightThroughOneSlot) {
   for (std::size_t object_size : {4u, 1024u}) {
     Config config;
-    config.sender_threads = testing::kThreadSanitizer ? 8 : 4;
-    config.sender_processes = testing::kThreadSanitizer ? 0 : 4;
-    config.receiver_threads = testing::kThreadSanitizer ? 8 : 4;
-    config.receiver_processes = testing::kThreadSanitizer ? 0 : 4;
+    config.split = testing::EightByEight();
     config.object_size = object_size;
     config.object_count = 1;
     config.records_per_sender = static_cast<std::uint64_t>(TestScale()) * 300;
