@@ -4,8 +4,6 @@
 //
 //   bazel run //examples:generic_pipe
 
-#include <pthread.h>
-#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -13,34 +11,20 @@
 #include <thread>
 
 #include "buffered_pipe/buffered_pipe.h"
+#include "examples/process_barrier.h"
 
 namespace {
 
-// A barrier for three parties in two processes (the seed uses
-// multiprocessing.Barrier(3)).
-pthread_barrier_t* MakeProcessSharedBarrier(unsigned parties) {
-  void* memory = mmap(nullptr, sizeof(pthread_barrier_t), PROT_READ | PROT_WRITE,
-                      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-  if (memory == MAP_FAILED) return nullptr;
-  auto* barrier = static_cast<pthread_barrier_t*>(memory);
-  pthread_barrierattr_t attributes;
-  pthread_barrierattr_init(&attributes);
-  pthread_barrierattr_setpshared(&attributes, PTHREAD_PROCESS_SHARED);
-  pthread_barrier_init(barrier, &attributes, parties);
-  pthread_barrierattr_destroy(&attributes);
-  return barrier;
-}
-
-void Foo(pthread_barrier_t* barrier, buffered_pipe::PipeEnd& pipe_send) {
+void Foo(ProcessBarrier& barrier, buffered_pipe::PipeEnd& pipe_send) {
   // No register() needed: fork() registered this process already.
-  pthread_barrier_wait(barrier);
+  barrier.Wait();
   if (absl::Status status = pipe_send.send_bytes("Hello, world!"); !status.ok()) {
     std::cerr << "send failed: " << status << "\n";
   }
 }
 
-void Bar(pthread_barrier_t* barrier, buffered_pipe::PipeEnd& pipe_recv) {
-  pthread_barrier_wait(barrier);
+void Bar(ProcessBarrier& barrier, buffered_pipe::PipeEnd& pipe_recv) {
+  barrier.Wait();
   absl::StatusOr<std::string> message = pipe_recv.recv_bytes();
   if (!message.ok()) {
     std::cerr << "recv failed: " << message.status() << "\n";
@@ -52,8 +36,8 @@ void Bar(pthread_barrier_t* barrier, buffered_pipe::PipeEnd& pipe_recv) {
 }  // namespace
 
 int main() {
-  pthread_barrier_t* barrier = MakeProcessSharedBarrier(3);
-  if (barrier == nullptr) return 1;
+  ProcessBarrier barrier(3);  // multiprocessing.Barrier(3)
+  if (!barrier.ok()) return 1;
   absl::StatusOr<std::pair<buffered_pipe::PipeEnd, buffered_pipe::PipeEnd>> pipe =
       buffered_pipe::Pipe({.buffer_size = 2048, .duplex = false});
   if (!pipe.ok()) {
@@ -67,8 +51,9 @@ int main() {
     Foo(barrier, pipe_send);
     _exit(0);
   }
-  std::thread thread(Bar, barrier, std::ref(pipe_recv));  // T = threading.Thread(target=bar)
-  pthread_barrier_wait(barrier);
+  // T = threading.Thread(target=bar)
+  std::thread thread(Bar, std::ref(barrier), std::ref(pipe_recv));
+  barrier.Wait();
   int status = 0;
   waitpid(process, &status, 0);
   thread.join();

@@ -5,8 +5,6 @@
 //
 //   bazel run //examples:static_pipe
 
-#include <pthread.h>
-#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,27 +13,13 @@
 #include <thread>
 
 #include "buffered_pipe/buffered_pipe.h"
+#include "examples/process_barrier.h"
 
 namespace {
 
-// A barrier for three parties in two processes (the seed uses
-// multiprocessing.Barrier(3)).
-pthread_barrier_t* MakeProcessSharedBarrier(unsigned parties) {
-  void* memory = mmap(nullptr, sizeof(pthread_barrier_t), PROT_READ | PROT_WRITE,
-                      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-  if (memory == MAP_FAILED) return nullptr;
-  auto* barrier = static_cast<pthread_barrier_t*>(memory);
-  pthread_barrierattr_t attributes;
-  pthread_barrierattr_init(&attributes);
-  pthread_barrierattr_setpshared(&attributes, PTHREAD_PROCESS_SHARED);
-  pthread_barrier_init(barrier, &attributes, parties);
-  pthread_barrierattr_destroy(&attributes);
-  return barrier;
-}
-
-void Foo(pthread_barrier_t* barrier, buffered_pipe::StaticPipeEnd& pipe_send) {
+void Foo(ProcessBarrier& barrier, buffered_pipe::StaticPipeEnd& pipe_send) {
   // No register() needed: fork() registered this process already.
-  pthread_barrier_wait(barrier);
+  barrier.Wait();
   std::string record = "Hello, world!";
   record.resize(32, ' ');  // every record of this pipe is exactly 32 bytes
   if (absl::Status status = pipe_send.send_bytes(record); !status.ok()) {
@@ -43,8 +27,8 @@ void Foo(pthread_barrier_t* barrier, buffered_pipe::StaticPipeEnd& pipe_send) {
   }
 }
 
-void Bar(pthread_barrier_t* barrier, buffered_pipe::StaticPipeEnd& pipe_recv) {
-  pthread_barrier_wait(barrier);
+void Bar(ProcessBarrier& barrier, buffered_pipe::StaticPipeEnd& pipe_recv) {
+  barrier.Wait();
   absl::StatusOr<std::string> record = pipe_recv.recv_bytes();
   if (!record.ok()) {
     std::cerr << "recv failed: " << record.status() << "\n";
@@ -58,8 +42,8 @@ void Bar(pthread_barrier_t* barrier, buffered_pipe::StaticPipeEnd& pipe_recv) {
 }  // namespace
 
 int main() {
-  pthread_barrier_t* barrier = MakeProcessSharedBarrier(3);
-  if (barrier == nullptr) return 1;
+  ProcessBarrier barrier(3);  // multiprocessing.Barrier(3)
+  if (!barrier.ok()) return 1;
   absl::StatusOr<std::pair<buffered_pipe::StaticPipeEnd, buffered_pipe::StaticPipeEnd>> pipe =
       buffered_pipe::StaticPipe({.object_size = 32, .object_count = 16, .duplex = false});
   if (!pipe.ok()) {
@@ -73,8 +57,9 @@ int main() {
     Foo(barrier, pipe_send);
     _exit(0);
   }
-  std::thread thread(Bar, barrier, std::ref(pipe_recv));  // T = threading.Thread(target=bar)
-  pthread_barrier_wait(barrier);
+  // T = threading.Thread(target=bar)
+  std::thread thread(Bar, std::ref(barrier), std::ref(pipe_recv));
+  barrier.Wait();
   int status = 0;
   waitpid(process, &status, 0);
   thread.join();
