@@ -619,6 +619,12 @@ absl::Status Ring::WaitForMessage(const CallContext& context, ReceiveTransaction
   if (!status.ok() || !transaction->streaming_) return status;
   StreamHeader header;
   CopyOut(transaction->position_, 0, reinterpret_cast<std::byte*>(&header), sizeof(header));
+  if (header.writer_token == 0) {
+    // Tokens are never 0, the free hold: a stream naming 0 would be waited
+    // for (TryNextChunk) for as long as nobody else streams.
+    transaction->Abandon();
+    return Corrupt("a streamed message names no writer");
+  }
   transaction->size_ = header.total_bytes;
   transaction->writer_token_ = header.writer_token;
   transaction->frame_offset_ = sizeof(header);
