@@ -328,9 +328,13 @@ std::uint32_t Classify(const internal::Segment& segment, pid_t pid, std::uint32_
   for (std::uint32_t r = 0; r < segment.spec().ring_count; ++r) {
     const in::RingView ring = segment.ring(r);
     if (owner != 0) {
+      // A claim is live in [released, tail); a stamp behind `released` is a
+      // stale one (a frame released by moving `released` keeps its READING
+      // stamp, see layout.h).
+      const std::uint64_t released = ring.control->released.load(std::memory_order_acquire);
       for (std::uint64_t i = 0; i < ring.spec.block_count; ++i) {
         const std::uint64_t stamp = ring.cells[i].stamp.load(std::memory_order_acquire);
-        if (in::stamp::Owner(stamp) != owner) continue;
+        if (in::stamp::Owner(stamp) != owner || in::stamp::Position(stamp) < released) continue;
         if (in::stamp::State(stamp) == in::CellState::kClaimed) points |= kHoldsClaim;
         if (in::stamp::State(stamp) == in::CellState::kReading) points |= kHoldsRead;
       }
