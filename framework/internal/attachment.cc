@@ -297,7 +297,14 @@ void Attachment::PollPeers() {
   const std::int64_t now = Deadline::NowNanoseconds();
   // Relaxed: only a rate limit; a lost race means one scan more or less.
   std::int64_t previous = last_scan.load(std::memory_order_relaxed);
-  if (now - previous < kPollIntervalNs) return;
+  // `previous` comes from shared memory: measure the distance without
+  // overflow, either way (a racing scanner may have read its clock after
+  // ours; a time further in the future is corruption and must not stop the
+  // scans for good).
+  const std::uint64_t distance =
+      previous <= now ? static_cast<std::uint64_t>(now) - static_cast<std::uint64_t>(previous)
+                      : static_cast<std::uint64_t>(previous) - static_cast<std::uint64_t>(now);
+  if (distance < static_cast<std::uint64_t>(kPollIntervalNs)) return;
   if (!last_scan.compare_exchange_strong(previous, now, std::memory_order_relaxed)) return;
   ReapDeadProcesses();
 }

@@ -129,6 +129,61 @@ TEST(CorruptionTest, AStreamHeaderThatNamesNoWriterIsNotWaitedFor) {
   EXPECT_FALSE(status.ok());
 }
 
+// Whether `pid` has a slot of its own in the segment (within 10 s).
+bool WaitUntilRegistered(const RawSegment& raw, pid_t pid) {
+  const Clock::time_point give_up = Clock::now() + 10s;
+  while (Clock::now() < give_up) {
+    for (std::uint32_t owner = 1; owner <= in::kProcessSlotCount; ++owner) {
+      const std::uint64_t state = raw.slot(owner).state.load();
+      if (in::slot_state::Tag(state) == in::SlotTag::kAlive &&
+          in::slot_state::Pid(state) == static_cast<std::uint32_t>(pid)) {
+        return true;
+      }
+    }
+    std::this_thread::sleep_for(1ms);
+  }
+  return false;
+}
+
+// The only receiver is killed while the sender is blocked on a full ring,
+// with the segment's reap rate-limit word set to `last_scan`: the sender
+// must still find the dead receiver and get a broken pipe.
+void ExpectDeadReceiverFoundWith(std::int64_t last_scan) {
+  const std::string name = UniqueName("scan-time");
+  absl::StatusOr<std::pair<PipeEnd, PipeEnd>> pipe = CreateNamedPipe(name, {.buffer_size = 64});
+  ASSERT_TRUE(pipe.ok()) << pipe.status();
+  RawSegment raw(name);
+  ASSERT_TRUE(raw.ok());
+  const pid_t receiver = ForkChild([&] {
+    (void)pipe->second.close();
+    pause();
+    return 0;
+  });
+  ASSERT_TRUE(pipe->first.close().ok());
+  ASSERT_TRUE(pipe->second.send_bytes("fills the ring").ok());
+  // Killed only once it runs (has adopted its slot): a child killed before
+  // fork() returns in it is another case (fork_window_test.cc).
+  ASSERT_TRUE(WaitUntilRegistered(raw, receiver));
+  raw.header().last_reap_scan_ns.store(last_scan);
+  kill(receiver, SIGKILL);
+  waitpid(receiver, nullptr, 0);
+  const Clock::time_point begin = Clock::now();
+  const absl::Status status = pipe->second.send_bytes_for("blocked", 3s);
+  EXPECT_TRUE(IsBrokenPipe(status)) << status;
+  EXPECT_LT(Clock::now() - begin, 1s);
+}
+
+// Fixed: PollPeers subtracted the segment's last-scan time from the clock:
+// signed overflow (undefined; caught by UBSan) for a time far in the past,
+// and a time in the future stopped every later scan for dead processes, so
+// nobody blocked on a dead peer would ever return.
+TEST(CorruptionTest, AReapScanTimeFarInThePastDoesNotOverflow) {
+  ExpectDeadReceiverFoundWith(std::numeric_limits<std::int64_t>::min() + 1);
+}
+TEST(CorruptionTest, AReapScanTimeInTheFutureDoesNotStopTheSearchForDeadPeers) {
+  ExpectDeadReceiverFoundWith(std::numeric_limits<std::int64_t>::max() - 1);
+}
+
 // Not fixed (it needs a change of the receive contract, see pipe.h: "the
 // deadline bounds the wait for a message to begin"): once a receive has
 // taken the FIRST chunk of a streamed message, it waits for the rest
