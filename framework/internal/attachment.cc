@@ -238,9 +238,16 @@ bool IsSlotOccupantAlive(const ProcessSlot& slot) {
     case SlotTag::kAlive:
       return IsProcessAlive(pid, start_time);
     case SlotTag::kReserved: {
-      const std::int64_t age =
-          Deadline::NowNanoseconds() - slot.reserved_at_ns.load(std::memory_order_relaxed);
-      return age < kForkReservationTimeoutNs && IsProcessAlive(pid, start_time);
+      const std::int64_t reserved_at = slot.reserved_at_ns.load(std::memory_order_relaxed);
+      const std::int64_t now = Deadline::NowNanoseconds();
+      // The time comes from shared memory: its age is taken without
+      // overflow, and a time in the future (only corruption writes one)
+      // counts as expired.
+      if (reserved_at > now || static_cast<std::uint64_t>(now) - static_cast<std::uint64_t>(reserved_at) >=
+                                   static_cast<std::uint64_t>(kForkReservationTimeoutNs)) {
+        return false;
+      }
+      return IsProcessAlive(pid, start_time);
     }
   }
   return false;  // an unknown tag: corrupted, treat as dead so it is reclaimed

@@ -184,6 +184,21 @@ TEST(CorruptionTest, AReapScanTimeInTheFutureDoesNotStopTheSearchForDeadPeers) {
   ExpectDeadReceiverFoundWith(std::numeric_limits<std::int64_t>::max() - 1);
 }
 
+// Fixed: the age of a fork reservation was the clock minus a time read from
+// shared memory: signed overflow (undefined) for a time far in the past,
+// and a time in the future kept the reservation alive for ever. Both are
+// corruption and count as expired.
+TEST(CorruptionTest, AForkReservationTimeOutOfRangeCountsAsExpired) {
+  for (const std::int64_t reserved_at :
+       {std::numeric_limits<std::int64_t>::min() + 1, std::numeric_limits<std::int64_t>::max() - 1,
+        Deadline::NowNanoseconds() + 60'000'000'000}) {
+    in::ProcessSlot slot{};
+    slot.state.store(in::slot_state::Make(1, in::SlotTag::kReserved, static_cast<std::uint32_t>(getpid())));
+    slot.reserved_at_ns.store(reserved_at);
+    EXPECT_FALSE(in::IsSlotOccupantAlive(slot)) << reserved_at;
+  }
+}
+
 // Not fixed (it needs a change of the receive contract, see pipe.h: "the
 // deadline bounds the wait for a message to begin"): once a receive has
 // taken the FIRST chunk of a streamed message, it waits for the rest
