@@ -239,6 +239,11 @@ bool IsSlotOccupantAlive(const ProcessSlot& slot) {
       return IsProcessAlive(pid, start_time);
     case SlotTag::kReserved: {
       const std::int64_t reserved_at = slot.reserved_at_ns.load(std::memory_order_relaxed);
+      // 0: the parent has just taken the slot (PrepareFork) and not yet
+      // written the time (every occupant leaves it 0). The reservation is
+      // brand new, not expired: reaping it now would uncount the child's
+      // ends before the child can adopt them.
+      if (reserved_at == 0) return IsProcessAlive(pid, 0);
       const std::int64_t now = Deadline::NowNanoseconds();
       // The time comes from shared memory: its age is taken without
       // overflow, and a time in the future (only corruption writes one)
