@@ -20,8 +20,9 @@
 // for as long as the stream's writer hold names a live process. The
 // program's own half-written stream, or a writer hold forged to name our
 // own process slot, makes that forever. A watchdog thread breaks such a
-// wait after the call's deadline + kUnstickAfter by clearing the writer hold
-// (what the writer's death would do) and counts it. The failing test is
+// wait after the call's deadline + kUnstickAfter by doing what the writer's
+// death would (its claimed chunk at head becomes padding, its writer hold
+// is released) and counts it. The failing test is
 // ReceiveDeadlineTest.DISABLED_IsHonouredWhileAStreamedMessageStalls
 // (corruption_test.cc).
 
@@ -69,11 +70,37 @@ constexpr int kMaxOps = 48;
 // The watchdog of the known mid-stream wait (see the top of this file).
 struct Watchdog {
   std::mutex mutex;
-  // The writer holds of the segment being fuzzed (null between programs).
-  std::atomic<std::uint64_t>* writer_holds[in::kMaxRings] = {};
+  // The rings of the segment being fuzzed (null between programs).
+  in::RingControl* controls[in::kMaxRings] = {};
+  in::Cell* cells[in::kMaxRings] = {};
+  std::uint64_t block_counts[in::kMaxRings] = {};
   // Steady-clock nanoseconds after which the current call is stuck; 0: none.
   std::atomic<std::int64_t> stuck_after_ns{0};
   std::atomic<std::uint64_t> unstuck{0};
+
+  // Does to the stalled stream what its writer's death would: the chunk it
+  // has claimed at head becomes padding and its writer hold is released.
+  void Unstick() {
+    std::lock_guard<std::mutex> lock(mutex);
+    for (std::uint32_t ring = 0; ring < in::kMaxRings; ++ring) {
+      if (controls[ring] == nullptr) continue;
+      bool acted = false;
+      const std::uint64_t head = controls[ring]->head.load();
+      in::Cell& cell = cells[ring][head & (block_counts[ring] - 1)];
+      const std::uint64_t stamp = cell.stamp.load();
+      if (in::stamp::Position(stamp) == head && in::stamp::State(stamp) == in::CellState::kClaimed) {
+        cell.extent.store(in::extent::Make(1, in::FrameKind::kSingle, 0));
+        cell.stamp.store(in::stamp::Make(head, 0, in::CellState::kPadding));
+        acted = true;
+      }
+      if (controls[ring]->stream_writer.exchange(0) != 0) acted = true;
+      if (acted && unstuck.fetch_add(1) == 0) {
+        std::fprintf(stderr,
+                     "segment_corruption_fuzz: broke a receive stuck in a streamed message (known "
+                     "issue, see the top of the file); counting further ones silently\n");
+      }
+    }
+  }
 };
 
 Watchdog& GetWatchdog() {
@@ -83,18 +110,7 @@ Watchdog& GetWatchdog() {
       for (;;) {
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
         const std::int64_t after = created->stuck_after_ns.load();
-        if (after == 0 || Deadline::NowNanoseconds() < after) continue;
-        std::lock_guard<std::mutex> lock(created->mutex);
-        for (std::atomic<std::uint64_t>* hold : created->writer_holds) {
-          if (hold != nullptr && hold->load() != 0) {
-            hold->store(0);
-            if (created->unstuck.fetch_add(1) == 0) {
-              std::fprintf(stderr,
-                           "segment_corruption_fuzz: broke a receive stuck in a streamed message "
-                           "(known issue, see the top of the file); counting further ones silently\n");
-            }
-          }
-        }
+        if (after != 0 && Deadline::NowNanoseconds() >= after) created->Unstick();
       }
     }).detach();
     return created;
@@ -541,9 +557,12 @@ void RunProgram(Input& input) {
   Raw raw;
   const bool mapped = MapRaw(session.name, &raw);
   if (mapped) {
-    std::lock_guard<std::mutex> lock(GetWatchdog().mutex);
+    Watchdog& watchdog = GetWatchdog();
+    std::lock_guard<std::mutex> lock(watchdog.mutex);
     for (std::uint32_t ring = 0; ring < raw.rings && ring < in::kMaxRings; ++ring) {
-      GetWatchdog().writer_holds[ring] = &raw.control(ring).stream_writer;
+      watchdog.controls[ring] = &raw.control(ring);
+      watchdog.cells[ring] = raw.cells(ring);
+      watchdog.block_counts[ring] = raw.geometry[ring].block_count;
     }
   }
   if (mapped) {
@@ -584,8 +603,12 @@ void RunProgram(Input& input) {
   // Scribbled slots may look alive forever: remove the name ourselves.
   (void)RemoveNamedPipe(session.name);
   {
-    std::lock_guard<std::mutex> lock(GetWatchdog().mutex);
-    for (auto*& hold : GetWatchdog().writer_holds) hold = nullptr;
+    Watchdog& watchdog = GetWatchdog();
+    std::lock_guard<std::mutex> lock(watchdog.mutex);
+    for (std::uint32_t ring = 0; ring < in::kMaxRings; ++ring) {
+      watchdog.controls[ring] = nullptr;
+      watchdog.cells[ring] = nullptr;
+    }
   }
   UnmapRaw(&raw);
 }
