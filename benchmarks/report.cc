@@ -677,7 +677,7 @@ absl::Status WriteFiles(const Report& report, const std::string& directory,
     csv << "date,rep,cache_line_rtt_start_ns,cache_line_rtt_end_ns,kind,size_bytes,transport,ok,"
            "messages,messages_per_s,gigabytes_per_s,p50_ns,p99_ns,idle_cpu_percent,wake_p50_us,"
            "wake_max_us,send_allocs_per_msg,recv_allocs_per_msg,ctx_switches_per_msg,"
-           "send_cpu_share,recv_cpu_share,receiver_diagnostic,error\n";
+           "send_cpu_share,recv_cpu_share,receiver_diagnostic,preemptions,error\n";
     for (const Result& r : report.results) {
       const RepInfo* rep = reps.count(r.rep) ? reps[r.rep] : nullptr;
       std::string error = r.error;
@@ -685,13 +685,13 @@ absl::Status WriteFiles(const Report& report, const std::string& directory,
       std::replace(error.begin(), error.end(), '\n', ' ');
       csv << absl::StrFormat(
           "%s,%d,%.1f,%.1f,%s,%d,%s,%d,%d,%.6g,%.6g,%.6g,%.6g,%.4g,%.6g,%.6g,%.4g,%.4g,%.4g,%.3g,"
-          "%.3g,%.4g,%s\n",
+          "%.3g,%.4g,%d,%s\n",
           report.machine.date, r.rep, rep ? rep->cache_line_before_ns : 0,
           rep ? rep->cache_line_after_ns : 0, KindName(r.kind), r.size, r.transport, r.ok ? 1 : 0,
           r.messages, r.messages_per_s, r.gigabytes_per_s, r.p50_ns, r.p99_ns, r.idle_cpu_percent,
           r.wake_p50_us, r.wake_max_us, r.send_allocations_per_message,
           r.recv_allocations_per_message, r.switches_per_message, r.send_cpu_share,
-          r.recv_cpu_share, r.diagnostic, error);
+          r.recv_cpu_share, r.diagnostic, r.preemptions, error);
     }
     if (!csv) return absl::InternalError("writing results.csv failed");
   }

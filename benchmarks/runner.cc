@@ -94,6 +94,7 @@ Result RunThroughput(Transport& t, Kind kind, const Geometry& g, std::uint64_t m
       for (int i = 0; i < run.worker_count(); ++i) {
         const WorkerReport& w = run.report(i);
         switches += static_cast<std::uint64_t>(w.voluntary_switches + w.involuntary_switches);
+        result.preemptions += static_cast<std::uint64_t>(w.involuntary_switches);
         const double cpu_share =
             w.wall_ns > 0 ? static_cast<double>(w.cpu_ns) / static_cast<double>(w.wall_ns) : 0;
         if (i < g.receivers) {

@@ -36,6 +36,9 @@ struct Result {
   double send_allocations_per_message = 0;
   double recv_allocations_per_message = 0;
   double switches_per_message = 0;  // context switches, both sides, per message
+  // Times a worker was preempted (involuntary context switches, all
+  // workers): other processes took its CPU during the run.
+  std::uint64_t preemptions = 0;
   double send_cpu_share = 0;        // CPU time / wall time of each side
   double recv_cpu_share = 0;
   // The receiving adapter's own explanation of the run, if any (bare ring:
