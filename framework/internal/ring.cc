@@ -499,7 +499,16 @@ Step Ring::LookAtHead(std::uint32_t owner, HeadFrame* frame, absl::Status* resul
   const std::uint64_t position = stamp::Position(frame->observed);
   frame->empty = position < frame->head;  // nothing claimed at head yet
   if (frame->empty) return Step::kDone;
-  if (position > frame->head) return Step::kRetry;  // head moved on meanwhile
+  if (position > frame->head) {
+    // Head moved on meanwhile: a stamp a lap ahead is written only after
+    // head has passed this cell, so a second look at head sees it moved. If
+    // it has not, the stamp is corrupt (retrying would never end).
+    if (control_->head.load(std::memory_order_seq_cst) == frame->head) {
+      *result = Corrupt("a frame stamp is ahead of head");
+      return Step::kDone;
+    }
+    return Step::kRetry;
+  }
   const CellState state = stamp::State(frame->observed);
   if (state == CellState::kClaimed) return Step::kBlocked;  // its commit wakes us
   if (state == CellState::kReading || state == CellState::kReleased) {

@@ -145,6 +145,49 @@ bool WaitUntilRegistered(const RawSegment& raw, pid_t pid) {
   return false;
 }
 
+// A receive in the middle of a forged stream (FIRST chunk taken; its writer
+// hold names a slot nobody occupies, so it looks live and is never reaped)
+// meets `next` in the cell of the following chunk. With no deadline for the
+// rest of a stream, any state that makes the receive retry without progress
+// is an endless loop; it must be reported as DataLoss instead.
+void ExpectReceiveEndsWhenTheNextChunkIs(std::uint64_t stamp_offset, in::CellState state,
+                                         std::uint64_t extent) {
+  const std::string name = UniqueName("next-chunk");
+  absl::StatusOr<std::pair<PipeEnd, PipeEnd>> pipe = CreateNamedPipe(name, {.buffer_size = 256});
+  ASSERT_TRUE(pipe.ok()) << pipe.status();
+  RawSegment raw(name);
+  ASSERT_TRUE(raw.ok());
+  const std::uint64_t writer = in::token::Make(7, 200);
+  const in::StreamHeader header{/*total_bytes=*/1000, writer};
+  std::byte payload[64] = {};
+  std::memcpy(payload, &header, sizeof(header));
+  const std::uint64_t first = raw.control().head.load();
+  raw.control().stream_writer.store(writer);
+  raw.ForgeFrameAtHead(in::FrameKind::kFirst, payload, sizeof(payload));
+  in::Cell& next = raw.cell(first + 1);
+  next.extent.store(extent);
+  next.stamp.store(in::stamp::Make(first + 1 + stamp_offset, 0, state));
+  raw.control().tail.store(first + 2);
+
+  absl::Status status;
+  EXPECT_TRUE(ReturnsWithin(
+      1s, [&] { status = pipe->first.recv_bytes_for(50ms).status(); },
+      [&] {
+        next.stamp.store(0);  // empty, and the writer gone: the stream was cut short
+        raw.control().stream_writer.store(0);
+      }))
+      << "recv_bytes_for(50 ms) loops for ever on the cell after the first chunk";
+  EXPECT_FALSE(status.ok());
+}
+
+// Fixed: a stamp a lap ahead of head in the cell at head was taken for
+// "head moved on meanwhile" and retried; head never moves, so the receive
+// retried for ever. If head has not moved, the stamp is corrupt.
+TEST(CorruptionTest, AStampAheadOfHeadIsCorruptionNotARetry) {
+  ExpectReceiveEndsWhenTheNextChunkIs(/*stamp_offset=*/4, in::CellState::kCommitted,
+                                      in::extent::Make(1, in::FrameKind::kLast, 10));
+}
+
 // The only receiver is killed while the sender is blocked on a full ring,
 // with the segment's reap rate-limit word set to `last_scan`: the sender
 // must still find the dead receiver and get a broken pipe.
