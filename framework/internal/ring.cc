@@ -512,6 +512,13 @@ Step Ring::LookAtHead(std::uint32_t owner, HeadFrame* frame, absl::Status* resul
   const CellState state = stamp::State(frame->observed);
   if (state == CellState::kClaimed) return Step::kBlocked;  // its commit wakes us
   if (state == CellState::kReading || state == CellState::kReleased) {
+    // Another receiver's frame: help head past it by its extent. The
+    // protocol only ever writes valid extents; with an invalid one head
+    // could never move and the retry would never end.
+    if (!ValidateExtent(cell.extent.load(std::memory_order_relaxed)).ok()) {
+      *result = Corrupt("a frame being read at head has an invalid length");
+      return Step::kDone;
+    }
     HelpHead(frame->head, frame->observed);
     return Step::kRetry;
   }

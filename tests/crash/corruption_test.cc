@@ -188,6 +188,14 @@ TEST(CorruptionTest, AStampAheadOfHeadIsCorruptionNotARetry) {
                                       in::extent::Make(1, in::FrameKind::kLast, 10));
 }
 
+// Fixed: a READING (or RELEASED) frame at head makes a receiver help head
+// past it by its extent; with an invalid extent head stayed, and the
+// receive retried for ever.
+TEST(CorruptionTest, AFrameAtHeadWithAnInvalidExtentIsCorruptionNotARetry) {
+  ExpectReceiveEndsWhenTheNextChunkIs(0, in::CellState::kReading, in::extent::Make(0, in::FrameKind::kMiddle, 0));
+  ExpectReceiveEndsWhenTheNextChunkIs(0, in::CellState::kReleased, in::extent::Make(99, in::FrameKind::kMiddle, 0));
+}
+
 // The only receiver is killed while the sender is blocked on a full ring,
 // with the segment's reap rate-limit word set to `last_scan`: the sender
 // must still find the dead receiver and get a broken pipe.
