@@ -7,7 +7,8 @@
 // plausible values (stamps near head and tail, extents near the frame limit,
 // process-table states naming live pids, stream tokens naming our own
 // process slot, clock values for the reap rate limit and fork
-// reservations). Opening another end by name re-validates the header.
+// reservations). Opening another end by name re-validates the header, and
+// `bpipe stat` (tools/bpipe_lib.h) reads the segment as the CLI would.
 //
 // Checked: every call returns (a value or an error) within its deadline
 // plus kSlack; no crash, no out-of-bounds access or undefined behaviour
@@ -54,6 +55,7 @@
 #include "buffered_pipe/pipe.h"
 #include "buffered_pipe/static_pipe.h"
 #include "buffered_pipe/status.h"
+#include "tools/bpipe_lib.h"
 
 namespace buffered_pipe {
 namespace {
@@ -92,6 +94,14 @@ struct Watchdog {
         cell.extent.store(in::extent::Make(1, in::FrameKind::kSingle, 0));
         cell.stamp.store(in::stamp::Make(head, 0, in::CellState::kPadding));
         acted = true;
+      }
+      if (std::getenv("BPIPE_FUZZ_TRACE") != nullptr) {
+        std::fprintf(stderr, "stuck: ring %u head %llu tail %llu released %llu stamp@head pos %llu state %u owner %u extent %llx writer %llx reader %llx\n",
+                     ring, (unsigned long long)head, (unsigned long long)controls[ring]->tail.load(),
+                     (unsigned long long)controls[ring]->released.load(),
+                     (unsigned long long)in::stamp::Position(stamp), in::stamp::RawState(stamp), in::stamp::Owner(stamp),
+                     (unsigned long long)cell.extent.load(), (unsigned long long)controls[ring]->stream_writer.load(),
+                     (unsigned long long)controls[ring]->stream_reader.load());
       }
       if (controls[ring]->stream_writer.exchange(0) != 0) acted = true;
       if (acted && unstuck.fetch_add(1) == 0) {
@@ -566,8 +576,11 @@ void RunProgram(Input& input) {
     }
   }
   if (mapped) {
+    static const bool trace = std::getenv("BPIPE_FUZZ_TRACE") != nullptr;
     for (int op = 0; op < kMaxOps && !input.empty(); ++op) {
-      switch (input.Byte() % 12) {
+      const int code = input.Byte() % 13;
+      if (trace) std::fprintf(stderr, "op %d: %d\n", op, code);
+      switch (code) {
         case 0: case 1: Send(session, input); break;
         case 2: case 3: Receive(session, input); break;
         case 4: BeginSend(session, input); break;
@@ -577,6 +590,12 @@ void RunProgram(Input& input) {
         case 8: ScribbleWord(input, raw); break;
         case 9: ScribbleBytes(input, raw); break;
         case 10: OpenOther(session, input, raw); break;
+        case 11: {  // what `bpipe stat` reads and prints
+          Timed timed("bpipe stat", Clock::duration::zero());
+          absl::StatusOr<tools::PipeInfo> info = tools::Inspect(session.name);
+          if (info.ok()) (void)tools::FormatStat(*info);
+          break;
+        }
         default:
           if (input.Byte() % 4 == 0) {
             ScribbleIdentity(input, raw);
