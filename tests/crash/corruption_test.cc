@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <memory>
 #include <cstring>
 #include <future>
 #include <limits>
@@ -243,7 +244,8 @@ TEST(CorruptionTest, AForkReservationTimeOutOfRangeCountsAsExpired) {
   for (const std::int64_t reserved_at :
        {std::numeric_limits<std::int64_t>::min() + 1, std::numeric_limits<std::int64_t>::max() - 1,
         Deadline::NowNanoseconds() + 60'000'000'000}) {
-    in::ProcessSlot slot{};
+    auto owned = std::make_unique<in::ProcessSlot>();  // heap: over-aligned type
+    in::ProcessSlot& slot = *owned;
     slot.state.store(in::slot_state::Make(1, in::SlotTag::kReserved, static_cast<std::uint32_t>(getpid())));
     slot.reserved_at_ns.store(reserved_at);
     EXPECT_FALSE(in::IsSlotOccupantAlive(slot)) << reserved_at;

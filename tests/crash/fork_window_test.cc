@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <memory>
 #include <cstdio>
 
 #include "buffered_pipe/internal/attachment.h"
@@ -46,7 +47,8 @@ void DieInChildHandler() {
 const int registered = pthread_atfork(nullptr, nullptr, DieInChildHandler);
 
 TEST(ForkWindowTest, AReservationWhoseTimeIsNotYetWrittenBelongsToALiveParent) {
-  in::ProcessSlot slot{};
+  auto owned = std::make_unique<in::ProcessSlot>();  // heap: over-aligned type
+  in::ProcessSlot& slot = *owned;
   slot.state.store(in::slot_state::Make(1, in::SlotTag::kReserved, static_cast<std::uint32_t>(getpid())));
   slot.reserved_at_ns.store(0);  // PrepareFork has taken the slot, not yet written the time
   EXPECT_TRUE(in::IsSlotOccupantAlive(slot));
