@@ -1,5 +1,6 @@
 #include "benchmarks/common.h"
 
+#include <fcntl.h>
 #include <linux/futex.h>
 #include <sched.h>
 #include <signal.h>
@@ -31,6 +32,22 @@ void FutexWait(std::atomic<std::uint32_t>* word, std::uint32_t expected) {
 void FutexWakeAll(std::atomic<std::uint32_t>* word) {
   syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAKE, INT32_MAX, nullptr,
           nullptr, 0);
+}
+
+// Runnable tasks on the machine right now (the 4th field of /proc/loadavg,
+// "running/total"), the caller included; -1 if unreadable.
+int RunnableTasks() {
+  char text[128];
+  const int fd = open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  const ssize_t n = read(fd, text, sizeof(text) - 1);
+  close(fd);
+  if (n <= 0) return -1;
+  text[n] = '\0';
+  double a, b, c;
+  int running = -1, total;
+  if (std::sscanf(text, "%lf %lf %lf %d/%d", &a, &b, &c, &running, &total) != 5) return -1;
+  return running;
 }
 
 void SleepNs(std::int64_t ns) {
@@ -189,6 +206,12 @@ bool Run::Wait(std::int64_t timeout_ns, std::string* error) {
       }
     }
     if (all) break;
+    // Contention: more runnable tasks than our workers (and this parent,
+    // which is running while it reads).
+    if (const int runnable = RunnableTasks(); runnable >= 0) {
+      ++samples_taken_;
+      if (runnable - 1 > static_cast<int>(pids_.size()) * threads_per_worker_) ++samples_contended_;
+    }
     if (NowNs() > give_up) {
       for (std::size_t i = 0; i < pids_.size(); ++i) {
         if (!done[i]) {
@@ -201,9 +224,9 @@ bool Run::Wait(std::int64_t timeout_ns, std::string* error) {
       }
       break;
     }
-    SleepNs(200'000);
+    SleepNs(1'000'000);
   }
-  // Tell the workers of a failed start (still blocked on go) to go ahead.
+  // Each worker's outcome.
   for (std::size_t i = 0; i < pids_.size(); ++i) {
     const WorkerReport& r = control().workers[i];
     const bool exited_ok = WIFEXITED(statuses[i]) && WEXITSTATUS(statuses[i]) == 0;

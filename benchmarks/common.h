@@ -138,6 +138,19 @@ class Run {
   bool Wait(std::int64_t timeout_ns, std::string* error);
 
   int worker_count() const { return static_cast<int>(pids_.size()); }
+  // Share of the parent's samples (one per millisecond between Go() and the
+  // workers' exit) in which more tasks were runnable on the machine than
+  // this run's workers: other processes competed for the CPUs.
+  // Fewer than 3 contended samples count as none (a kernel thread waking
+  // up for a moment).
+  double contention() const {
+    return samples_taken_ == 0 || samples_contended_ < 3
+               ? 0
+               : static_cast<double>(samples_contended_) / static_cast<double>(samples_taken_);
+  }
+  // Threads each worker may keep runnable (ZeroMQ: the caller and its I/O
+  // thread); more runnable tasks than that mean contention.
+  void set_threads_per_worker(int threads) { threads_per_worker_ = threads; }
   const WorkerReport& report(int index) { return control().workers[index]; }
 
  private:
@@ -145,6 +158,9 @@ class Run {
   SharedMapping samples_;
   std::vector<pid_t> pids_;
   bool waited_ = false;
+  std::uint64_t samples_taken_ = 0;
+  std::uint64_t samples_contended_ = 0;
+  int threads_per_worker_ = 1;
 };
 
 // In a worker: announces it is ready and blocks until the parent says go.

@@ -57,6 +57,10 @@ constexpr std::size_t kManySizes[] = {64, 1024};
 constexpr std::size_t kRoundTripSize = 64;
 constexpr std::int64_t kIdleNs = 1'000'000'000;
 constexpr std::int64_t kWakeGapNs = 5'000'000;
+// A run is retried when other processes were runnable during more than this
+// share of it, at most kMaxAttempts times in all.
+constexpr double kContended = 0.05;
+constexpr int kMaxAttempts = 3;
 
 struct Case {
   Kind kind;
@@ -104,16 +108,17 @@ class Progress {
 
 std::string Short(const Result& r) {
   if (!r.ok) return absl::StrCat(r.transport, " FAILED");
+  const std::string mark = r.contention > kContended ? "(!)" : r.attempts > 1 ? "(r)" : "";
   switch (r.kind) {
     case Kind::kRoundTrip:
-      return absl::StrFormat("%s %.2fus", r.transport, r.p50_ns * 1e-3);
+      return absl::StrFormat("%s %.2fus%s", r.transport, r.p50_ns * 1e-3, mark);
     case Kind::kIdle:
-      return absl::StrFormat("%s %.2f%%cpu/%.0fus", r.transport, r.idle_cpu_percent,
-                             r.wake_p50_us);
+      return absl::StrFormat("%s %.2f%%cpu/%.0fus%s", r.transport, r.idle_cpu_percent,
+                             r.wake_p50_us, mark);
     default:
       return r.size >= 64 * 1024
-                 ? absl::StrFormat("%s %.2fGB/s", r.transport, r.gigabytes_per_s)
-                 : absl::StrFormat("%s %.2fM/s", r.transport, r.messages_per_s * 1e-6);
+                 ? absl::StrFormat("%s %.2fGB/s%s", r.transport, r.gigabytes_per_s, mark)
+                 : absl::StrFormat("%s %.2fM/s%s", r.transport, r.messages_per_s * 1e-6, mark);
   }
 }
 
@@ -232,7 +237,9 @@ int Main(int argc, char** argv) {
   Progress progress;
   progress.Line(absl::StrCat("compare: ", reps, " repetitions, runs of ~", run_seconds * 1000,
                              " ms, ", transports.size(), " transports, ", cases.size(),
-                             " cases; load ", report.load_start));
+                             " cases; load ", report.load_start,
+                             "\n(r): run again because other processes competed for the CPUs; "
+                             "(!): still contended after ", kMaxAttempts, " attempts"));
 
   // Calibration: one short pilot run per (case, transport) sizes the runs
   // so that each lasts about run_seconds.
@@ -302,7 +309,20 @@ int Main(int argc, char** argv) {
           r.transport = t->traits().name;
           r.error = broken[key];
         } else {
+          // A run during which other processes competed for the CPUs says
+          // little: run it again (right away, so the repetition's ratios
+          // stay within seconds), keeping the least disturbed attempt.
           r = Measure(*t, c, c.kind == Kind::kIdle ? 0 : counts[key], options, wakeups);
+          for (int attempt = 2; attempt <= kMaxAttempts && r.ok && r.contention > kContended;
+               ++attempt) {
+            Result again = Measure(*t, c, c.kind == Kind::kIdle ? 0 : counts[key], options, wakeups);
+            again.attempts = attempt;
+            if (again.ok && again.contention < r.contention) {
+              r = std::move(again);
+            } else {
+              r.attempts = attempt;
+            }
+          }
         }
         r.rep = rep;
         progress.Part(absl::StrCat("  ", Short(r)));

@@ -290,7 +290,7 @@ std::vector<Table> BuildTables(const Report& report) {
     Table t;
     t.title = "Repetitions: cache-line round trip (median, ns) at the start and end of each";
     t.header = {"rep", "cache line start", "cache line end", "load average at start",
-                "bare_ring CPU share (lowest)"};
+                "bare_ring CPU share (lowest)", "runs contended / retried / total"};
     for (const RepInfo& rep : report.reps) {
       // The bare ring spins: each side should own a CPU (100 %). Less means
       // other processes took CPU time during this repetition.
@@ -300,14 +300,25 @@ std::vector<Table> BuildTables(const Report& report) {
           lowest = std::min({lowest, r.send_cpu_share, r.recv_cpu_share});
         }
       }
+      int contended = 0, retried = 0, total = 0;
+      for (const Result& r : report.results) {
+        if (r.rep != rep.rep || !r.ok) continue;
+        ++total;
+        if (r.contention > 0.05) ++contended;
+        if (r.attempts > 1) ++retried;
+      }
       t.rows.push_back({absl::StrCat(rep.rep), Num(rep.cache_line_before_ns),
                         Num(rep.cache_line_after_ns), rep.load,
-                        lowest > 1.5 ? "-" : absl::StrCat(Num(lowest * 100), " %")});
+                        lowest > 1.5 ? "-" : absl::StrCat(Num(lowest * 100), " %"),
+                        absl::StrCat(contended, " / ", retried, " / ", total)});
     }
     t.note =
         "Two CPUs that are \"near\" on the host bounce a cache line in ~65 ns, \"far\" ones in "
         "~300 ns; shared-memory results move with it. Compare ratios within a repetition. A "
-        "bare_ring CPU share well under 100 % means other processes competed for the CPUs.";
+        "bare_ring CPU share well under 100 % means other processes competed for the CPUs. A run "
+        "is contended when other processes were runnable during more than 5 % of it (sampled "
+        "every ms from /proc/loadavg); it is then run again, up to 3 times, keeping the least "
+        "contended attempt.";
     tables.push_back(std::move(t));
   }
 
@@ -677,7 +688,7 @@ absl::Status WriteFiles(const Report& report, const std::string& directory,
     csv << "date,rep,cache_line_rtt_start_ns,cache_line_rtt_end_ns,kind,size_bytes,transport,ok,"
            "messages,messages_per_s,gigabytes_per_s,p50_ns,p99_ns,idle_cpu_percent,wake_p50_us,"
            "wake_max_us,send_allocs_per_msg,recv_allocs_per_msg,ctx_switches_per_msg,"
-           "send_cpu_share,recv_cpu_share,receiver_diagnostic,preemptions,error\n";
+           "send_cpu_share,recv_cpu_share,receiver_diagnostic,preemptions,contention,attempts,error\n";
     for (const Result& r : report.results) {
       const RepInfo* rep = reps.count(r.rep) ? reps[r.rep] : nullptr;
       std::string error = r.error;
@@ -685,13 +696,13 @@ absl::Status WriteFiles(const Report& report, const std::string& directory,
       std::replace(error.begin(), error.end(), '\n', ' ');
       csv << absl::StrFormat(
           "%s,%d,%.1f,%.1f,%s,%d,%s,%d,%d,%.6g,%.6g,%.6g,%.6g,%.4g,%.6g,%.6g,%.4g,%.4g,%.4g,%.3g,"
-          "%.3g,%.4g,%d,%s\n",
+          "%.3g,%.4g,%d,%.3f,%d,%s\n",
           report.machine.date, r.rep, rep ? rep->cache_line_before_ns : 0,
           rep ? rep->cache_line_after_ns : 0, KindName(r.kind), r.size, r.transport, r.ok ? 1 : 0,
           r.messages, r.messages_per_s, r.gigabytes_per_s, r.p50_ns, r.p99_ns, r.idle_cpu_percent,
           r.wake_p50_us, r.wake_max_us, r.send_allocations_per_message,
           r.recv_allocations_per_message, r.switches_per_message, r.send_cpu_share,
-          r.recv_cpu_share, r.diagnostic, r.preemptions, error);
+          r.recv_cpu_share, r.diagnostic, r.preemptions, r.contention, r.attempts, error);
     }
     if (!csv) return absl::InternalError("writing results.csv failed");
   }

@@ -75,6 +75,7 @@ Result RunThroughput(Transport& t, Kind kind, const Geometry& g, std::uint64_t m
   plan.warmup = Warmup(kind, g, messages);
   {
     Run run;
+    run.set_threads_per_worker(t.traits().threads);
     for (int r = 0; r < g.receivers; ++r) {
       run.Spawn(one_to_one && options.pin ? 1 : -1, [&, r](WorkerReport& report) {
         t.Receiver(run.control(), g, plan, r, report);
@@ -87,6 +88,7 @@ Result RunThroughput(Transport& t, Kind kind, const Geometry& g, std::uint64_t m
     }
     const bool started = run.Go(kStartTimeoutNs);
     ok = run.Wait(kRunTimeoutNs, &error) && started;
+    result.contention = run.contention();
     if (ok) {
       std::int64_t end = 0;
       std::uint64_t received = 0, bytes = 0, switches = 0;
@@ -148,6 +150,7 @@ Result RunRoundTrip(Transport& t, const Geometry& g, std::uint64_t round_trips,
   std::vector<double> samples_ns;
   {
     Run run(round_trips);
+    run.set_threads_per_worker(t.traits().threads);
     run.Spawn(options.pin ? 1 : -1,
               [&](WorkerReport& report) { t.Pong(run.control(), g, plan, report); });
     run.Spawn(options.pin ? 0 : -1, [&](WorkerReport& report) {
@@ -155,6 +158,7 @@ Result RunRoundTrip(Transport& t, const Geometry& g, std::uint64_t round_trips,
     });
     const bool started = run.Go(kStartTimeoutNs);
     ok = run.Wait(kRunTimeoutNs, &error) && started;
+    result.contention = run.contention();
     if (ok) {
       const double ns_per_tick = NsPerTick();
       samples_ns.reserve(round_trips);
@@ -189,6 +193,7 @@ Result RunIdle(Transport& t, const Geometry& g, std::int64_t idle_ns, int wakeup
   double cpu_percent = 0;
   {
     Run run(static_cast<std::size_t>(wakeups) + 1);
+    run.set_threads_per_worker(t.traits().threads);
     run.Spawn(options.pin ? 1 : -1, [&](WorkerReport& report) {
       t.IdleReceiver(run.control(), g, plan, run.samples(), report);
     });
@@ -196,6 +201,7 @@ Result RunIdle(Transport& t, const Geometry& g, std::int64_t idle_ns, int wakeup
               [&](WorkerReport& report) { t.IdleSender(run.control(), g, plan, report); });
     const bool started = run.Go(kStartTimeoutNs);
     ok = run.Wait(kRunTimeoutNs, &error) && started;
+    result.contention = run.contention();
     if (ok) {
       const WorkerReport& receiver = run.report(0);
       cpu_percent = 100.0 * static_cast<double>(receiver.cpu_ns) /

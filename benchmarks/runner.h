@@ -39,6 +39,10 @@ struct Result {
   // Times a worker was preempted (involuntary context switches, all
   // workers): other processes took its CPU during the run.
   std::uint64_t preemptions = 0;
+  // Share of the run during which other processes were runnable too (see
+  // Run::contention), and how many times the scheduler ran it.
+  double contention = 0;
+  int attempts = 1;
   double send_cpu_share = 0;        // CPU time / wall time of each side
   double recv_cpu_share = 0;
   // The receiving adapter's own explanation of the run, if any (bare ring:

@@ -258,6 +258,7 @@ Traits ZmqTransport::traits() {
   t.description = "ZeroMQ PUSH/PULL (PAIR for round trips) over ipc://";
   t.knob = "SNDHWM = RCVHWM = budget / size / 2 messages (at least 1), plus kernel socket buffers";
   t.oversize = true;
+  t.threads = 2;  // the caller and the context's I/O thread
   return t;
 }
 

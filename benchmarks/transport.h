@@ -73,6 +73,7 @@ struct Traits {
   std::size_t min_size = 8;
   std::size_t max_size = std::size_t{1} << 40;
   bool reference = false;   // a reference line (bare ring, cache line), not a product
+  int threads = 1;          // threads per process that may be runnable at once
 };
 
 // What a worker's timed loop does.
