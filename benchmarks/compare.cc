@@ -134,6 +134,27 @@ Result Measure(Transport& t, const Case& c, std::uint64_t count, const RunnerOpt
   }
 }
 
+// The commit of the workspace `bazel run` was called in (BUILD_WORKSPACE_DIRECTORY),
+// and whether framework/ or codecs/ differ from it; empty outside a git tree.
+std::string SourceVersion() {
+  const char* workspace = std::getenv("BUILD_WORKSPACE_DIRECTORY");
+  if (workspace == nullptr) return "";
+  auto run = [&](const std::string& command) {
+    std::string out;
+    if (FILE* pipe = popen(absl::StrCat("git -C '", workspace, "' ", command, " 2>/dev/null").c_str(), "r")) {
+      char buffer[256];
+      while (std::fgets(buffer, sizeof(buffer), pipe) != nullptr) out += buffer;
+      pclose(pipe);
+    }
+    while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+    return out;
+  };
+  const std::string commit = run("log -1 --format='%h %cd' --date=format:'%Y-%m-%d %H:%M'");
+  if (commit.empty()) return "";
+  const std::string dirty = run("status --porcelain -- framework codecs benchmarks");
+  return absl::StrCat("git ", commit, dirty.empty() ? "" : " + uncommitted changes in framework/, codecs/ or benchmarks/");
+}
+
 int Main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "Compares buffered_pipe with pipes, sockets, Boost.Interprocess, ZeroMQ and a bare ring.\n"
@@ -159,9 +180,11 @@ int Main(int argc, char** argv) {
 
   Report report;
   report.machine = DescribeMachine();
-  report.command = absl::StrCat("bazel run //benchmarks:compare --", quick ? " --quick" : "",
-                                " --reps=", reps, " --run_ms=", run_seconds * 1000,
-                                options.pin ? "" : " --nopin");
+  const std::vector<std::string> given(argv + 1, argv + argc);
+  report.command = absl::StrCat("bazel run //benchmarks:compare --", given.empty() ? "" : " ",
+                                absl::StrJoin(given, " "), "   (", reps,
+                                " repetitions, runs of ~", run_seconds * 1000, " ms)");
+  report.source = SourceVersion();
   report.load_start = LoadAverage();
   report.budget = options.budget;
   report.run_seconds = run_seconds;

@@ -650,6 +650,7 @@ std::string HeaderText(const Report& report) {
   std::string out;
   out += absl::StrCat("date:     ", report.machine.date, "\n");
   out += absl::StrCat("command:  ", report.command, "\n");
+  if (!report.source.empty()) out += absl::StrCat("source:   ", report.source, "\n");
   out += absl::StrCat("machine:  ", report.machine.cpu, ", ", report.machine.memory, ", ",
                       report.machine.kernel, "\n");
   out += absl::StrCat("load:     ", report.load_start, " at start, ", report.load_end,

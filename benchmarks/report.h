@@ -42,6 +42,7 @@ struct RepInfo {
 struct Report {
   MachineInfo machine;
   std::string command;
+  std::string source;  // the git commit measured, "+ local changes" if the tree differs
   std::string load_start, load_end;
   std::size_t budget = 0;
   double run_seconds = 0;
