@@ -26,6 +26,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "benchmarks/common.h"
 #include "benchmarks/registry.h"
@@ -47,7 +48,9 @@ ABSL_FLAG(std::string, only, "",
 ABSL_FLAG(std::string, cases, "one_way,round_trip,many_2x2,oversize,idle",
           "comma-separated cases to run");
 ABSL_FLAG(int64_t, budget, 1 << 20, "bytes of buffer per direction for every transport");
-ABSL_FLAG(std::string, sizes, "", "comma-separated one-way message sizes in bytes (default: all)");
+ABSL_FLAG(std::string, sizes, "",
+          "comma-separated one-way message sizes in bytes, any >= 8 (default: 8,64,1024,65536,"
+          "1048576; the typed adapters only run at those)");
 
 namespace buffered_pipe::bench {
 namespace {
@@ -221,15 +224,21 @@ int Main(int argc, char** argv) {
     };
     const std::size_t budget = options.budget;
     if (want(Kind::kOneWay)) {
-      std::vector<std::string> sizes;
-      if (!absl::GetFlag(FLAGS_sizes).empty()) sizes = absl::StrSplit(absl::GetFlag(FLAGS_sizes), ',');
-      for (std::size_t size : kOneWaySizes) {
-        if (!sizes.empty() &&
-            std::find(sizes.begin(), sizes.end(), std::to_string(size)) == sizes.end()) {
-          continue;
+      std::vector<std::size_t> sizes(std::begin(kOneWaySizes), std::end(kOneWaySizes));
+      if (!absl::GetFlag(FLAGS_sizes).empty()) {
+        // Any sizes (>= 8 bytes), e.g. to look between the standard ones.
+        sizes.clear();
+        for (absl::string_view text : absl::StrSplit(absl::GetFlag(FLAGS_sizes), ',')) {
+          std::size_t size = 0;
+          if (!absl::SimpleAtoi(text, &size) || size < 8) {
+            std::fprintf(stderr, "--sizes: not a size of at least 8 bytes: %s\n",
+                         std::string(text).c_str());
+            return 2;
+          }
+          sizes.push_back(size);
         }
-        cases.push_back({Kind::kOneWay, size, {size, budget}});
       }
+      for (std::size_t size : sizes) cases.push_back({Kind::kOneWay, size, {size, budget}});
     }
     if (want(Kind::kRoundTrip)) {
       cases.push_back({Kind::kRoundTrip, kRoundTripSize, {kRoundTripSize, budget, 1, 1, true}});

@@ -86,6 +86,15 @@ std::vector<double> CrossRatios(const Report& report, Kind kind, std::size_t siz
   return ratios;
 }
 
+// The one-way message sizes measured, in order.
+std::vector<std::size_t> OneWaySizes(const Report& report) {
+  std::set<std::size_t> sizes;
+  for (const Result& r : report.results) {
+    if (r.kind == Kind::kOneWay) sizes.insert(r.size);
+  }
+  return {sizes.begin(), sizes.end()};
+}
+
 // --- Formatting -----------------------------------------------------------------
 
 std::string Num(double v) {
@@ -323,7 +332,7 @@ std::vector<Table> BuildTables(const Report& report) {
   }
 
   const std::string medians = absl::StrCat("medians of ", Plural(n_reps, "repetition"));
-  for (std::size_t size : kOneWaySizes) {
+  for (std::size_t size : OneWaySizes(report)) {
     if (NamesFor(report, Kind::kOneWay, size).empty()) continue;
     tables.push_back(ThroughputSummary(
         report, Kind::kOneWay, size,
@@ -339,7 +348,7 @@ std::vector<Table> BuildTables(const Report& report) {
     t.header = {"size", "bp_generic M msg/s", "bp_pod M msg/s", "bp_pod time / raw time",
                 "bp_cereal M msg/s", "bp_cereal time / raw time", "heap allocs/msg pod / cereal"};
     const Metric rate = &Result::messages_per_s;
-    for (std::size_t size : kOneWaySizes) {
+    for (std::size_t size : OneWaySizes(report)) {
       auto allocs = [&](const char* name) {
         const std::vector<double> send = Values(report, Kind::kOneWay, size, name, &Result::send_allocations_per_message);
         const std::vector<double> recv = Values(report, Kind::kOneWay, size, name, &Result::recv_allocations_per_message);
@@ -426,7 +435,7 @@ std::vector<Table> BuildTables(const Report& report) {
   }
 
   // Per-repetition detail.
-  for (std::size_t size : kOneWaySizes) {
+  for (std::size_t size : OneWaySizes(report)) {
     if (NamesFor(report, Kind::kOneWay, size).empty()) continue;
     const bool large = size >= 64 * 1024;
     tables.push_back(PerRepTable(
@@ -738,7 +747,7 @@ absl::Status WriteFiles(const Report& report, const std::string& directory,
   std::vector<std::string> plotted;
   for (const Traits& t : report.transports) {
     std::string data;
-    for (std::size_t size : kOneWaySizes) {
+    for (std::size_t size : OneWaySizes(report)) {
       const std::vector<double> rate = Values(report, Kind::kOneWay, size, t.name, &Result::messages_per_s);
       const std::vector<double> gb = Values(report, Kind::kOneWay, size, t.name, &Result::gigabytes_per_s);
       if (rate.empty()) continue;
