@@ -40,7 +40,9 @@ ABSL_FLAG(std::string, out, "benchmark_results",
           "are taken from the directory bazel run was called in)");
 ABSL_FLAG(int, reps, 0, "repetitions (0: 3 with --quick, else 7)");
 ABSL_FLAG(double, run_ms, 0, "target duration of one run in ms (0: 25 with --quick, else 100)");
-ABSL_FLAG(int, idle_reps, 0, "repetitions of the 1-second idle case (0: 1 with --quick, else 3)");
+ABSL_FLAG(int, idle_reps, 0,
+          "repetitions of the 1-second idle case (0: 1 with --quick, else every repetition: "
+          "wake-up latencies flip between two modes from run to run, the ratio needs many runs)");
 ABSL_FLAG(bool, pin, true, "one-to-one cases: sender on CPU 0, receiver on CPU 1");
 ABSL_FLAG(std::string, only, "",
           "comma-separated transports to run (default: all; ratios need the baselines bare_ring, "
@@ -169,7 +171,7 @@ int Main(int argc, char** argv) {
       (absl::GetFlag(FLAGS_run_ms) > 0 ? absl::GetFlag(FLAGS_run_ms) : (quick ? 25.0 : 100.0)) *
       1e-3;
   const int idle_reps = std::min(
-      reps, absl::GetFlag(FLAGS_idle_reps) > 0 ? absl::GetFlag(FLAGS_idle_reps) : (quick ? 1 : 3));
+      reps, absl::GetFlag(FLAGS_idle_reps) > 0 ? absl::GetFlag(FLAGS_idle_reps) : (quick ? 1 : reps));
   const int wakeups = quick ? 5 : 10;
   RunnerOptions options;
   options.pin = absl::GetFlag(FLAGS_pin);
