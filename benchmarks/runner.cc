@@ -12,7 +12,7 @@ namespace {
 // Generous: a run is planned to last well under a second; a worker still
 // running after this is stuck (a bug in a transport, or a lost message).
 constexpr std::int64_t kStartTimeoutNs = 20'000'000'000;
-constexpr std::int64_t kRunTimeoutNs = 120'000'000'000;
+constexpr std::int64_t kRunTimeoutNs = 30'000'000'000;
 
 Result Failed(Result result, std::string error) {
   result.ok = false;
