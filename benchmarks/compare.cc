@@ -35,7 +35,7 @@
 #include "benchmarks/system_transports.h"
 
 ABSL_FLAG(bool, quick, false, "a short run (well under a minute): 3 repetitions of short runs");
-ABSL_FLAG(std::string, out, "benchmark_results",
+ABSL_FLAG(std::string, out, "/tmp/buffered_pipe_compare",
           "directory for results.csv, summary.csv, report.md and throughput.png (relative paths "
           "are taken from the directory bazel run was called in)");
 ABSL_FLAG(int, reps, 0, "repetitions (0: 3 with --quick, else 7)");
@@ -50,6 +50,9 @@ ABSL_FLAG(std::string, only, "",
 ABSL_FLAG(std::string, cases, "one_way,round_trip,many_2x2,oversize,idle",
           "comma-separated cases to run");
 ABSL_FLAG(int64_t, budget, 1 << 20, "bytes of buffer per direction for every transport");
+ABSL_FLAG(int, attempts, 0,
+          "attempts at a run that other processes disturbed (0: 1 with --quick, which must stay "
+          "short, else 3)");
 ABSL_FLAG(std::string, sizes, "",
           "comma-separated one-way message sizes in bytes, any >= 8 (default: 8,64,1024,65536,"
           "1048576; the typed adapters only run at those)");
@@ -63,9 +66,8 @@ constexpr std::size_t kRoundTripSize = 64;
 constexpr std::int64_t kIdleNs = 1'000'000'000;
 constexpr std::int64_t kWakeGapNs = 5'000'000;
 // A run is retried when other processes were runnable during more than this
-// share of it, at most kMaxAttempts times in all.
+// share of it (--attempts times in all at most).
 constexpr double kContended = 0.05;
-constexpr int kMaxAttempts = 3;
 
 struct Case {
   Kind kind;
@@ -173,6 +175,8 @@ int Main(int argc, char** argv) {
   const int idle_reps = std::min(
       reps, absl::GetFlag(FLAGS_idle_reps) > 0 ? absl::GetFlag(FLAGS_idle_reps) : (quick ? 1 : reps));
   const int wakeups = quick ? 5 : 10;
+  const int max_attempts =
+      absl::GetFlag(FLAGS_attempts) > 0 ? absl::GetFlag(FLAGS_attempts) : (quick ? 1 : 3);
   RunnerOptions options;
   options.pin = absl::GetFlag(FLAGS_pin);
   options.budget = static_cast<std::size_t>(absl::GetFlag(FLAGS_budget));
@@ -273,7 +277,7 @@ int Main(int argc, char** argv) {
                              " ms, ", transports.size(), " transports, ", cases.size(),
                              " cases; load ", report.load_start,
                              "\n(r): run again because other processes competed for the CPUs; "
-                             "(!): still contended after ", kMaxAttempts, " attempts"));
+                             "(!): contended in all ", max_attempts, " attempt(s)"));
 
   // Calibration: one short pilot run per (case, transport) sizes the runs
   // so that each lasts about run_seconds.
@@ -347,7 +351,7 @@ int Main(int argc, char** argv) {
           // little: run it again (right away, so the repetition's ratios
           // stay within seconds), keeping the least disturbed attempt.
           r = Measure(*t, c, c.kind == Kind::kIdle ? 0 : counts[key], options, wakeups);
-          for (int attempt = 2; attempt <= kMaxAttempts && r.ok && r.contention > kContended;
+          for (int attempt = 2; attempt <= max_attempts && r.ok && r.contention > kContended;
                ++attempt) {
             Result again = Measure(*t, c, c.kind == Kind::kIdle ? 0 : counts[key], options, wakeups);
             again.attempts = attempt;

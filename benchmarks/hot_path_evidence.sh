@@ -72,9 +72,24 @@ echo "== 3. where the time goes between two processes (perf record -e cpu-clock)
 for case in one_way round_trip; do
   perf record -q -e cpu-clock -F 10000 -o "$OUT/perf.$case.data" -- "$COMPARE" --cases="$case" \
     --sizes=64 --only=bp_generic --reps=1 --run_ms=1000 --out="$OUT/run_perf_$case" >/dev/null 2>&1
-  echo "  -- $case 64 B, bp_generic: hottest symbols (both processes)"
-  perf report -i "$OUT/perf.$case.data" --no-children --sort=sym --stdio 2>/dev/null |
-    grep -E '^ +[0-9]+\.[0-9]+%' | head -14 | cut -c1-150 || true
+  rate="$(awk -F, 'NR > 1 && $7 == "bp_generic" && $8 == 1 {
+      if ($5 == "round_trip") printf "p50 %.2f us", $12 / 1000; else printf "%.1f M msg/s", $10 / 1e6 }' \
+    "$OUT/run_perf_$case/results.csv")"
+  echo "  -- $case 64 B, bp_generic ($rate): hottest symbols of the two busiest processes,"
+  echo "     as a share of that process's samples"
+  perf report -i "$OUT/perf.$case.data" --no-children --sort=pid,sym --stdio 2>/dev/null |
+    awk '/^ +[0-9]+\.[0-9]+%/ {
+        share = $1; sub(/%/, "", share); pid = $2; sym = $0
+        sub(/^.*\] /, "", sym); sub(/\(.*$/, "", sym)
+        total[pid] += share; n[pid]++; line[pid, n[pid]] = sprintf("%.1f|%s", share, sym) }
+      END {
+        for (k = 0; k < 2; k++) {
+          best = ""; for (p in total) if (!(p in done) && (best == "" || total[p] > total[best])) best = p
+          if (best == "") break; done[best] = 1
+          printf "     process %s (%.0f%% of all samples):\n", best, total[best]
+          for (i = 1; i <= n[best] && i <= 8; i++) {
+            split(line[best, i], f, "|"); printf "       %5.1f%%  %s\n", 100 * f[1] / total[best], f[2] } } }' |
+    cut -c1-150 || true
   for symbol in TryClaim Publish TryBeginReceive ReleaseRead; do
     full="buffered_pipe::internal::Ring::$symbol"
     echo "  -- $case: hottest instructions of Ring::$symbol (share of its samples; perf"

@@ -326,8 +326,8 @@ std::vector<Table> BuildTables(const Report& report) {
         "~300 ns; shared-memory results move with it. Compare ratios within a repetition. A "
         "bare_ring CPU share well under 100 % means other processes competed for the CPUs. A run "
         "is contended when other processes were runnable during more than 5 % of it (sampled "
-        "every ms from /proc/loadavg); it is then run again, up to 3 times, keeping the least "
-        "contended attempt.";
+        "every ms from /proc/loadavg); it is then run again (full runs: up to 3 attempts, --quick: "
+        "none), keeping the least contended attempt.";
     tables.push_back(std::move(t));
   }
 
