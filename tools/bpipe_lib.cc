@@ -27,6 +27,7 @@ class ReadOnlyClient final : public in::RingClient {
  public:
   std::uint32_t owner() const override { return 0; }
   void PollPeers() override {}
+  std::uint32_t CountOpenEnds(const in::Ring&, bool) const override { return 0; }
 };
 
 std::string SlotStateName(in::SlotTag tag) {

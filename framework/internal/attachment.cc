@@ -128,33 +128,57 @@ std::uint32_t Attachment::ClaimFreeSlot(SlotTag tag, const ProcessIdentity& iden
   return 0;
 }
 
-void Attachment::AddLocalCountsToTotals() {
+void Attachment::ChangeTotalsByLocalCounts(bool add) {
   for (std::uint32_t ring = 0; ring < segment_.spec().ring_count; ++ring) {
-    // seq_cst: new ends are a state change blocked callers may re-check.
-    rings_[ring]->control().senders_open.fetch_add(local_senders_[ring], std::memory_order_seq_cst);
-    rings_[ring]->control().receivers_open.fetch_add(local_receivers_[ring],
-                                                     std::memory_order_seq_cst);
+    RingControl& control = rings_[ring]->control();
+    if (add) {
+      // seq_cst: new ends are a state change blocked callers may re-check.
+      control.senders_open.fetch_add(local_senders_[ring], std::memory_order_seq_cst);
+      control.receivers_open.fetch_add(local_receivers_[ring], std::memory_order_seq_cst);
+    } else {
+      SaturatingSubtract(control.senders_open, local_senders_[ring]);
+      SaturatingSubtract(control.receivers_open, local_receivers_[ring]);
+    }
   }
 }
 
 absl::Status Attachment::TakeSlot() {
   const ProcessIdentity me = CurrentProcess();
+  // Totals before the slot (see "Counting open ends" in attachment.h).
+  ChangeTotalsByLocalCounts(/*add=*/true);
   for (int attempt = 0; attempt < 2; ++attempt) {
     std::uint32_t generation = 0;
     const std::uint32_t slot = ClaimFreeSlot(SlotTag::kClaiming, me, 0, &generation);
     if (slot != 0) {
       segment_.slot(slot).state.store(slot_state::Make(generation, SlotTag::kAlive, me.pid),
                                       std::memory_order_seq_cst);
-      AddLocalCountsToTotals();
       owner_.store(slot, std::memory_order_relaxed);
       registered_pid_ = me.pid;
       return absl::OkStatus();
     }
     if (ReapDeadProcesses() == 0) break;
   }
+  ChangeTotalsByLocalCounts(/*add=*/false);
   owner_.store(0, std::memory_order_relaxed);
   return absl::ResourceExhaustedError(
       absl::StrCat("all ", kProcessSlotCount, " process slots of the pipe are in use"));
+}
+
+std::uint32_t Attachment::CountOpenEnds(const Ring& ring, bool senders) const {
+  std::uint32_t index = 0;
+  while (index < segment_.spec().ring_count && rings_[index].get() != &ring) ++index;
+  if (index == segment_.spec().ring_count) return 0;
+  std::uint64_t sum = 0;
+  for (std::uint32_t candidate = 1; candidate <= kProcessSlotCount; ++candidate) {
+    const ProcessSlot& slot = segment_.slot(candidate);
+    // Acquire: pairs with the seq_cst stores of the state; the counts of a
+    // slot being taken or reaped count too (erring towards "open").
+    if (slot_state::Tag(slot.state.load(std::memory_order_acquire)) == SlotTag::kFree) continue;
+    // Relaxed: a count is one word; a stale one is corrected by the next poll.
+    sum += senders ? slot.senders[index].load(std::memory_order_relaxed)
+                   : slot.receivers[index].load(std::memory_order_relaxed);
+  }
+  return static_cast<std::uint32_t>(std::min<std::uint64_t>(sum, 0xFFFFFFFFu));
 }
 
 absl::Status Attachment::AddEnd(EndRoles roles) {
@@ -163,15 +187,17 @@ absl::Status Attachment::AddEnd(EndRoles roles) {
   const std::uint32_t me = owner();
   if (me == 0) return absl::ResourceExhaustedError("this process has no slot in the pipe");
   ProcessSlot& slot = segment_.slot(me);
+  // Totals first, then the slot: a crash in between leaves a total too high,
+  // never too low (see "Counting open ends" in attachment.h).
   if (roles.send_ring >= 0) {
     ++local_senders_[roles.send_ring];
-    slot.senders[roles.send_ring].fetch_add(1, std::memory_order_relaxed);
     rings_[roles.send_ring]->control().senders_open.fetch_add(1, std::memory_order_seq_cst);
+    slot.senders[roles.send_ring].fetch_add(1, std::memory_order_relaxed);
   }
   if (roles.receive_ring >= 0) {
     ++local_receivers_[roles.receive_ring];
-    slot.receivers[roles.receive_ring].fetch_add(1, std::memory_order_relaxed);
     rings_[roles.receive_ring]->control().receivers_open.fetch_add(1, std::memory_order_seq_cst);
+    slot.receivers[roles.receive_ring].fetch_add(1, std::memory_order_relaxed);
   }
   return absl::OkStatus();
 }
@@ -384,11 +410,13 @@ void Attachment::LeaveSegment() {
 void Attachment::PrepareFork() {
   child_slot_ = 0;
   if (owner() == 0) return;
+  // The child's copies of our ends count from before the fork on; totals
+  // before the slot, as everywhere.
+  ChangeTotalsByLocalCounts(/*add=*/true);
   std::uint32_t generation = 0;
   child_slot_ = ClaimFreeSlot(SlotTag::kReserved, CurrentProcess(), Deadline::NowNanoseconds(),
                               &generation);
-  // The child's copies of our ends count from before the fork on.
-  if (child_slot_ != 0) AddLocalCountsToTotals();
+  if (child_slot_ == 0) ChangeTotalsByLocalCounts(/*add=*/false);
 }
 
 void Attachment::ParentAfterFork() { child_slot_ = 0; }

@@ -22,6 +22,17 @@
 //   `remove_when_unused`, the last process to leave (crashed ones are reaped
 //   first) removes the name.
 //
+// Counting open ends. Each ring counts its open ends twice: per process slot
+// (exact, owned by that process) and as a total in RingControl (one load for
+// the end-of-stream and broken-pipe checks). The two cannot change in one
+// atomic step, so the order is fixed: an end is added to the total before
+// its slot, and taken out of its slot before the total (reaping subtracts
+// what the dead slot says). A process killed between the two steps thus
+// leaves a total too HIGH, never too low: end of stream or broken pipe is
+// never announced while an end is open. A total left too high is caught by
+// blocked callers, which recount the ends from the slots
+// (CountOpenEnds) every poll interval.
+//
 // Thread-safety: all members may be called from any thread.
 
 #ifndef BUFFERED_PIPE_INTERNAL_ATTACHMENT_H_
@@ -68,6 +79,7 @@ class Attachment final : public RingClient {
 
   std::uint32_t owner() const override { return owner_.load(std::memory_order_relaxed); }
   void PollPeers() override;
+  std::uint32_t CountOpenEnds(const Ring& ring, bool senders) const override;
 
   const Segment& segment() const { return segment_; }
   Ring& ring(std::uint32_t index) const { return *rings_[index]; }
@@ -103,8 +115,8 @@ class Attachment final : public RingClient {
   // open-end counts into it; returns its owner id (0 if the table is full).
   std::uint32_t ClaimFreeSlot(SlotTag tag, const ProcessIdentity& identity,
                               std::int64_t reserved_at_ns, std::uint32_t* generation);
-  // Counts this process's open ends (again) in the rings' totals.
-  void AddLocalCountsToTotals();
+  // Adds this process's open ends to the rings' totals, or takes them out.
+  void ChangeTotalsByLocalCounts(bool add);
   bool Reap(std::uint32_t slot_owner, std::uint64_t observed_state);
   bool AnySlotOccupied() const;
   void LeaveSegment();

@@ -110,11 +110,12 @@
 //                        tail (tail == p), the resolver takes over the claim,
 //                        makes it a one-block padding frame and advances tail.
 //                        A half-written message is therefore never delivered.
-//   READING(p, dead)  -> COMMITTED(p) if head == p (the dead receiver never
-//                        began copying: the message is delivered to someone
-//                        else), otherwise RELEASED(p) (the message is lost with
-//                        the receiver that took it, exactly as if it had
-//                        returned it just before dying).
+//   READING(p, dead)  -> RELEASED(p): the message is lost with the receiver
+//                        that took it, exactly as if it had returned it just
+//                        before dying. (It cannot be handed to another
+//                        receiver: other receivers may already have taken
+//                        later messages of the same sender, and per-sender
+//                        order would break.)
 // and its stream holds (below). Only CLAIMED and READING carry an owner, and
 // every live such stamp lies in the live window [released, tail); a stamp
 // whose position is below `released` is stale (a frame released by moving

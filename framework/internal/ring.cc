@@ -122,13 +122,13 @@ absl::StatusOr<std::uint64_t> Ring::AdvanceReleased(std::uint64_t tail) {
 }
 
 Step Ring::TryClaim(std::uint64_t blocks, std::uint32_t owner, std::uint64_t writer_token,
-                    const CallContext& context, std::uint64_t* position, absl::Status* result) {
+                    const CallContext& context, bool recount, std::uint64_t* position,
+                    absl::Status* result) {
   if (Cancelled(context)) {
     *result = ClosedError();
     return Step::kDone;
   }
-  // seq_cst: part of the parked re-check; pairs with the last receiver's close.
-  if (control_->receivers_open.load(std::memory_order_seq_cst) == 0) {
+  if (!AnyEndOpen(/*senders=*/false, recount)) {
     *result = BrokenPipeError();
     return Step::kDone;
   }
@@ -205,12 +205,25 @@ Step Ring::TryClaim(std::uint64_t blocks, std::uint32_t owner, std::uint64_t wri
 
 absl::Status Ring::Claim(std::uint64_t blocks, std::uint32_t owner, std::uint64_t writer_token,
                          const CallContext& context, std::uint64_t* position) {
+  bool polled = false;  // from the first poll on, recount open ends (see AnyEndOpen)
   return WaitLoop(
       control_->space, context.deadline,
       [&](absl::Status* result) {
-        return TryClaim(blocks, owner, writer_token, context, position, result);
+        return TryClaim(blocks, owner, writer_token, context, polled, position, result);
       },
-      [this] { client_->PollPeers(); });
+      [&] {
+        client_->PollPeers();
+        polled = true;
+      });
+}
+
+bool Ring::AnyEndOpen(bool senders, bool recount) const {
+  // seq_cst: part of the parked re-check; pairs with the last close.
+  const std::atomic<std::uint32_t>& total = senders ? control_->senders_open : control_->receivers_open;
+  if (total.load(std::memory_order_seq_cst) == 0) return false;
+  // A total may be too high after a crash (never too low, see
+  // attachment.h): a caller that has waited a poll interval recounts.
+  return !recount || client_->CountOpenEnds(*this, senders) != 0;
 }
 
 absl::Status Ring::Publish(std::uint64_t position, std::uint32_t owner, CellState state) {
@@ -244,6 +257,7 @@ absl::StatusOr<SendTransaction> Ring::BeginSend(std::uint64_t size, const CallCo
   }
   // A long message: take the writer hold, then stream chunks.
   const std::uint64_t token = NewStreamToken(transaction.owner_);
+  bool polled = false;
   absl::Status status = WaitLoop(
       control_->space, context.deadline,
       [&](absl::Status* result) {
@@ -251,7 +265,7 @@ absl::StatusOr<SendTransaction> Ring::BeginSend(std::uint64_t size, const CallCo
           *result = ClosedError();
           return Step::kDone;
         }
-        if (control_->receivers_open.load(std::memory_order_seq_cst) == 0) {
+        if (!AnyEndOpen(/*senders=*/false, polled)) {
           *result = BrokenPipeError();
           return Step::kDone;
         }
@@ -264,7 +278,10 @@ absl::StatusOr<SendTransaction> Ring::BeginSend(std::uint64_t size, const CallCo
         }
         return Step::kBlocked;
       },
-      [this] { client_->PollPeers(); });
+      [&] {
+        client_->PollPeers();
+        polled = true;
+      });
   if (!status.ok()) return status;
   transaction.ring_ = this;
   transaction.streaming_ = true;
@@ -538,8 +555,8 @@ Step Ring::LookAtHead(std::uint32_t owner, HeadFrame* frame, absl::Status* resul
   return Step::kDone;
 }
 
-Step Ring::TryBeginReceive(const CallContext& context, ReceiveTransaction* transaction,
-                           absl::Status* result) {
+Step Ring::TryBeginReceive(const CallContext& context, bool recount,
+                           ReceiveTransaction* transaction, absl::Status* result) {
   if (Cancelled(context)) {
     *result = ClosedError();
     return Step::kDone;
@@ -551,7 +568,7 @@ Step Ring::TryBeginReceive(const CallContext& context, ReceiveTransaction* trans
   }
   const std::uint64_t head = frame.head;
   if (frame.empty) {
-    if (control_->senders_open.load(std::memory_order_seq_cst) != 0) return Step::kBlocked;
+    if (AnyEndOpen(/*senders=*/true, recount)) return Step::kBlocked;
     // No sender is left. A sender commits before it closes, so a look at the
     // cell after seeing the close finds its last message if there is one.
     if (CellAt(head).stamp.load(std::memory_order_seq_cst) != frame.observed ||
@@ -628,10 +645,14 @@ Step Ring::TryBeginReceive(const CallContext& context, ReceiveTransaction* trans
 absl::Status Ring::WaitForMessage(const CallContext& context, ReceiveTransaction* transaction) {
   transaction->context_ = context;
   transaction->owner_ = client_->owner();
+  bool polled = false;  // from the first poll on, recount open ends (see AnyEndOpen)
   absl::Status status = WaitLoop(
       control_->data, context.deadline,
-      [&](absl::Status* result) { return TryBeginReceive(context, transaction, result); },
-      [this] { client_->PollPeers(); });
+      [&](absl::Status* result) { return TryBeginReceive(context, polled, transaction, result); },
+      [&] {
+        client_->PollPeers();
+        polled = true;
+      });
   if (!status.ok() || !transaction->streaming_) return status;
   StreamHeader header;
   CopyOut(transaction->position_, 0, reinterpret_cast<std::byte*>(&header), sizeof(header));

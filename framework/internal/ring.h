@@ -36,6 +36,8 @@
 
 namespace buffered_pipe::internal {
 
+class Ring;
+
 // What the ring needs from the process attached to it.
 class RingClient {
  public:
@@ -43,6 +45,10 @@ class RingClient {
   virtual std::uint32_t owner() const = 0;
   // Looks for dead processes and resolves their claims (rate limited).
   virtual void PollPeers() = 0;
+  // The ends of `ring` open in living processes, counted from the process
+  // table (slower than RingControl's totals, and exact where they may be
+  // too high, see attachment.h).
+  virtual std::uint32_t CountOpenEnds(const Ring& ring, bool senders) const = 0;
 
  protected:
   ~RingClient() = default;
@@ -59,7 +65,6 @@ struct CallContext {
 // Size of a message whose length is only known when it is committed.
 inline constexpr std::uint64_t kUnknownSize = std::numeric_limits<std::uint64_t>::max();
 
-class Ring;
 
 class SendTransaction {
  public:
@@ -233,8 +238,13 @@ class Ring {
   absl::StatusOr<std::uint64_t> AdvanceReleased(std::uint64_t tail);
 
   // One attempt to claim `blocks` blocks at the tail for `owner`.
+  // `recount`: check open ends against the process table (AnyEndOpen).
   Step TryClaim(std::uint64_t blocks, std::uint32_t owner, std::uint64_t writer_token,
-                const CallContext& context, std::uint64_t* position, absl::Status* result);
+                const CallContext& context, bool recount, std::uint64_t* position,
+                absl::Status* result);
+  // Whether an end of the kind is open: the total, and with `recount` (a
+  // caller that has waited a poll interval) the process table too.
+  bool AnyEndOpen(bool senders, bool recount) const;
   absl::Status Claim(std::uint64_t blocks, std::uint32_t owner, std::uint64_t writer_token,
                      const CallContext& context, std::uint64_t* position);
   // Publishes a claimed frame as COMMITTED or PADDING.
@@ -257,7 +267,7 @@ class Ring {
   Step LookAtHead(std::uint32_t owner, HeadFrame* frame, absl::Status* result);
 
   // Receiving steps.
-  Step TryBeginReceive(const CallContext& context, ReceiveTransaction* transaction,
+  Step TryBeginReceive(const CallContext& context, bool recount, ReceiveTransaction* transaction,
                        absl::Status* result);
   Step TryNextChunk(ReceiveTransaction* transaction, absl::Status* result);
   // Claims the COMMITTED frame at `head` (stamp `observed`) for reading.

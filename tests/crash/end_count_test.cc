@@ -1,22 +1,18 @@
 // The open-end counts under SIGKILL. A ring counts its open ends twice: per
 // process slot (ProcessSlot::senders / receivers) and as a total
 // (RingControl::senders_open / receivers_open), which decides end of stream
-// and broken pipe. Opening or closing an end, taking or leaving a slot, and
-// reaping a dead process each update the two in separate steps; a process
-// killed between the steps leaves the total wrong for good (reaping
-// subtracts what the slot says): one too low, and receivers may see end of
-// stream while a living sender's end is open; one too high, and end of
-// stream never comes.
+// and broken pipe. The two change in separate steps, in an order that makes
+// a process killed between them leave the total too high, never too low
+// (framework/internal/attachment.h, "Counting open ends"); callers that have
+// waited a poll interval recount from the slots.
 //
 // The windows are a few instructions wide. The test samples a child that
 // opens and closes a sending end by name in a loop: SIGSTOP, compare the
 // total with the sum of the slots, SIGCONT, until they differ (the child is
-// inside a window), then SIGKILL it there; once it is reaped, the total
-// must again be what the living hold.
-//
-// Not fixed (it needs the counting redesigned, e.g. totals derived from the
-// slots, or per-slot "applied" marks): the test is DISABLED_ and fails when
-// it hits a window (it usually does within seconds).
+// inside a window), then SIGKILL it there. Once it is reaped: no end of
+// stream while this process's sending end is open (the total is never too
+// low), and end of stream within about a second of closing it (a total left
+// too high is recounted).
 
 #include <fcntl.h>
 #include <signal.h>
@@ -55,7 +51,7 @@ std::uint64_t SumOfSlots(const in::Segment& segment) {
   return sum;
 }
 
-TEST(EndCountTest, DISABLED_AProcessKilledWhileOpeningOrClosingAnEndLeavesTheCountsRight) {
+TEST(EndCountTest, AProcessKilledWhileOpeningOrClosingAnEndNeverEndsTheStreamEarly) {
   const std::string name = UniqueName("end-count");
   absl::StatusOr<std::pair<PipeEnd, PipeEnd>> pipe = CreateNamedPipe(name, {.buffer_size = 256});
   ASSERT_TRUE(pipe.ok()) << pipe.status();
@@ -65,7 +61,7 @@ TEST(EndCountTest, DISABLED_AProcessKilledWhileOpeningOrClosingAnEndLeavesTheCou
   // This process holds one sending end (and the receiving end) throughout.
   ASSERT_EQ(senders_open.load(), 1u);
 
-  const Clock::time_point give_up = Clock::now() + 30s;
+  const Clock::time_point give_up = Clock::now() + 15s;
   int children = 0, samples = 0, hits = 0;
   while (Clock::now() < give_up && hits == 0) {
     const pid_t child = fork();
@@ -93,19 +89,24 @@ TEST(EndCountTest, DISABLED_AProcessKilledWhileOpeningOrClosingAnEndLeavesTheCou
     if (inside) ++hits;
     // Reap it: a blocked call polls the process table.
     (void)pipe->first.recv_bytes_for(300ms);
-    if (senders_open.load() == 0) {
-      // What a receiver makes of it while our sending end is open.
-      EXPECT_FALSE(IsEndOfStream(pipe->first.try_recv_bytes().status()))
-          << "end of stream, although this process's sending end is open";
-    }
-    ASSERT_EQ(senders_open.load(), 1u)
-        << "after child " << children << " was killed inside an update of the open-end counts "
-        << "(sample " << samples << ") and reaped, the pipe counts " << senders_open.load()
-        << " open sending ends; this process holds the only one";
+    EXPECT_GE(senders_open.load(), 1u) << "the total fell below the ends open";
+    EXPECT_FALSE(IsEndOfStream(pipe->first.try_recv_bytes().status()))
+        << "end of stream, although this process's sending end is open (child " << children
+        << ", sample " << samples << ")";
   }
+  // Whatever the kills left in the total, closing the last sending end ends
+  // the stream for a blocked receiver within about a second.
+  ASSERT_TRUE(pipe->second.close().ok());
+  const Clock::time_point closed_at = Clock::now();
+  EXPECT_TRUE(IsEndOfStream(pipe->first.recv_bytes_for(5s).status()));
+  EXPECT_LT(Clock::now() - closed_at, 1s);
   std::fprintf(stderr, "%d children, %d samples, %d kills inside a count update\n", children,
                samples, hits);
-  EXPECT_EQ(hits, 0) << "the window was hit, and the counts survived it";
+  if (hits == 0) {
+    // Sampling a window of a few instructions is chance: on a loaded machine
+    // it may miss for the whole budget. Say so instead of passing.
+    GTEST_SKIP() << "no kill landed inside a count update in " << samples << " samples";
+  }
 }
 
 }  // namespace
