@@ -7,6 +7,8 @@ Endpoint& Endpoint::operator=(Endpoint&& other) noexcept {
     (void)Close();
     attachment_ = std::move(other.attachment_);
     roles_ = std::exchange(other.roles_, EndRoles{});
+    send_ring_ = std::exchange(other.send_ring_, nullptr);
+    receive_ring_ = std::exchange(other.receive_ring_, nullptr);
     closed_.store(other.closed_.exchange(false, std::memory_order_relaxed),
                   std::memory_order_relaxed);
   }
@@ -18,6 +20,12 @@ Endpoint::~Endpoint() { (void)Close(); }
 absl::StatusOr<Endpoint> Endpoint::Open(std::shared_ptr<Attachment> attachment, EndRoles roles) {
   if (absl::Status status = attachment->AddEnd(roles); !status.ok()) return status;
   Endpoint endpoint;
+  if (roles.send_ring >= 0) {
+    endpoint.send_ring_ = &attachment->ring(static_cast<std::uint32_t>(roles.send_ring));
+  }
+  if (roles.receive_ring >= 0) {
+    endpoint.receive_ring_ = &attachment->ring(static_cast<std::uint32_t>(roles.receive_ring));
+  }
   endpoint.attachment_ = std::move(attachment);
   endpoint.roles_ = roles;
   return endpoint;
@@ -47,16 +55,9 @@ absl::Status Endpoint::CheckUsable() const {
   return absl::OkStatus();
 }
 
-absl::StatusOr<Ring*> Endpoint::SendRing() const {
+absl::Status Endpoint::WhyNot(bool send) const {
   if (absl::Status status = CheckUsable(); !status.ok()) return status;
-  if (roles_.send_ring < 0) return absl::InvalidArgumentError("this end can only receive");
-  return &attachment_->ring(static_cast<std::uint32_t>(roles_.send_ring));
-}
-
-absl::StatusOr<Ring*> Endpoint::ReceiveRing() const {
-  if (absl::Status status = CheckUsable(); !status.ok()) return status;
-  if (roles_.receive_ring < 0) return absl::InvalidArgumentError("this end can only send");
-  return &attachment_->ring(static_cast<std::uint32_t>(roles_.receive_ring));
+  return absl::InvalidArgumentError(send ? "this end can only receive" : "this end can only send");
 }
 
 absl::Status Endpoint::Close() {

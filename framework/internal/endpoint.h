@@ -47,8 +47,15 @@ class Endpoint {
   bool can_receive() const { return roles_.receive_ring >= 0; }
 
   // The ring to send on / receive from, or the reason this end cannot.
-  absl::StatusOr<Ring*> SendRing() const;
-  absl::StatusOr<Ring*> ReceiveRing() const;
+  absl::StatusOr<Ring*> SendRing() const {
+    // Acquire: pairs with Close(); a closed end stops here.
+    if (send_ring_ != nullptr && !closed_.load(std::memory_order_acquire)) return send_ring_;
+    return WhyNot(/*send=*/true);
+  }
+  absl::StatusOr<Ring*> ReceiveRing() const {
+    if (receive_ring_ != nullptr && !closed_.load(std::memory_order_acquire)) return receive_ring_;
+    return WhyNot(/*send=*/false);
+  }
   CallContext Context(const Deadline& deadline) const { return CallContext{deadline, &closed_}; }
 
   // Idempotent. Wakes callers blocked on this end (they return Cancelled).
@@ -59,9 +66,13 @@ class Endpoint {
 
  private:
   absl::Status CheckUsable() const;
+  absl::Status WhyNot(bool send) const;
 
   std::shared_ptr<Attachment> attachment_;
   EndRoles roles_;
+  // The rings of `roles_` in `attachment_` (null: this end does not).
+  Ring* send_ring_ = nullptr;
+  Ring* receive_ring_ = nullptr;
   std::atomic<bool> closed_{false};
 };
 

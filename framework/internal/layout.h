@@ -87,9 +87,10 @@
 //
 // Receive: a receiver reads `head` = H and the stamp of cell H. COMMITTED(H)
 // means the extent and payload are complete. It CASes the stamp to
-// READING(H, owner) (the claim and its owner, atomically), moves head to
-// H + blocks (a CAS: any receiver may help head past a claimed frame),
-// copies the payload out, and releases the frame.
+// READING(H, owner) (the claim and its owner, atomically), stores head =
+// H + blocks (only the claimer of H moves head past it; if it dies first,
+// the resolution of its claim does), copies the payload out, and releases
+// the frame.
 //
 // Release: the receiver of the oldest frame (released == H, always the case
 // with one receiver) releases it by CASing `released` from H to H + blocks;

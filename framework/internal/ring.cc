@@ -205,6 +205,11 @@ Step Ring::TryClaim(std::uint64_t blocks, std::uint32_t owner, std::uint64_t wri
 
 absl::Status Ring::Claim(std::uint64_t blocks, std::uint32_t owner, std::uint64_t writer_token,
                          const CallContext& context, std::uint64_t* position) {
+  absl::Status result;
+  // The common case needs no waiting: try once before setting up the loop.
+  if (TryClaim(blocks, owner, writer_token, context, false, position, &result) == Step::kDone) {
+    return result;
+  }
   bool polled = false;  // from the first poll on, recount open ends (see AnyEndOpen)
   return WaitLoop(
       control_->space, context.deadline,
@@ -461,17 +466,20 @@ bool Ring::ClaimForReading(std::uint64_t head, std::uint64_t observed, std::uint
           expected, stamp::Make(head, owner, CellState::kReading), std::memory_order_seq_cst)) {
     return false;
   }
-  std::uint64_t expected_head = head;
-  // Another receiver may already have helped head past this frame.
-  control_->head.compare_exchange_strong(expected_head, head + blocks, std::memory_order_seq_cst);
+  // Only the claimer of the frame at head moves head past it (or, if the
+  // claimer died right here, whoever resolves its claim): a plain store.
+  // Release: receivers that see the new head see our claim.
+  control_->head.store(head + blocks, std::memory_order_release);
   return true;
 }
 
 void Ring::HelpHead(std::uint64_t head, std::uint64_t observed) {
   (void)observed;
-  // Relaxed: the extent of a frame that is READING or RELEASED at `head` was
-  // published by its commit, which the stamp load that found it acquired. If
-  // the cell has been reused since, head has moved and the CAS fails.
+  // Only for a frame whose claimer is dead (its claim resolved to RELEASED):
+  // nobody else will move head past it. A CAS, because two resolvers may
+  // race. Relaxed: the extent was published by the frame's commit, which
+  // the stamp load that found it acquired; if the cell has been reused
+  // since, head has moved and the CAS fails.
   const std::uint64_t extent_word = CellAt(head).extent.load(std::memory_order_relaxed);
   if (!ValidateExtent(extent_word).ok()) return;
   std::uint64_t expected = head;
@@ -529,14 +537,17 @@ Step Ring::LookAtHead(std::uint32_t owner, HeadFrame* frame, absl::Status* resul
   const CellState state = stamp::State(frame->observed);
   if (state == CellState::kClaimed) return Step::kBlocked;  // its commit wakes us
   if (state == CellState::kReading || state == CellState::kReleased) {
-    // Another receiver's frame: help head past it by its extent. The
-    // protocol only ever writes valid extents; with an invalid one head
-    // could never move and the retry would never end.
+    // Another receiver's frame. The protocol only ever writes valid
+    // extents; with an invalid one head could never move and the retry
+    // would never end.
     if (!ValidateExtent(cell.extent.load(std::memory_order_relaxed)).ok()) {
       *result = Corrupt("a frame being read at head has an invalid length");
       return Step::kDone;
     }
-    HelpHead(frame->head, frame->observed);
+    // READING: its claimer is about to move head (a few instructions; if it
+    // died there, the resolution of its claim moves head). RELEASED at head:
+    // a dead reader's claim was just resolved; finish moving head for it.
+    if (state == CellState::kReleased) HelpHead(frame->head, frame->observed);
     return Step::kRetry;
   }
   if (state != CellState::kCommitted && state != CellState::kPadding) {
@@ -645,14 +656,18 @@ Step Ring::TryBeginReceive(const CallContext& context, bool recount,
 absl::Status Ring::WaitForMessage(const CallContext& context, ReceiveTransaction* transaction) {
   transaction->context_ = context;
   transaction->owner_ = client_->owner();
-  bool polled = false;  // from the first poll on, recount open ends (see AnyEndOpen)
-  absl::Status status = WaitLoop(
-      control_->data, context.deadline,
-      [&](absl::Status* result) { return TryBeginReceive(context, polled, transaction, result); },
-      [&] {
-        client_->PollPeers();
-        polled = true;
-      });
+  absl::Status status;
+  // The common case needs no waiting: try once before setting up the loop.
+  if (TryBeginReceive(context, false, transaction, &status) != Step::kDone) {
+    bool polled = false;  // from the first poll on, recount open ends (see AnyEndOpen)
+    status = WaitLoop(
+        control_->data, context.deadline,
+        [&](absl::Status* result) { return TryBeginReceive(context, polled, transaction, result); },
+        [&] {
+          client_->PollPeers();
+          polled = true;
+        });
+  }
   if (!status.ok() || !transaction->streaming_) return status;
   StreamHeader header;
   CopyOut(transaction->position_, 0, reinterpret_cast<std::byte*>(&header), sizeof(header));
