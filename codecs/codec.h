@@ -99,6 +99,8 @@
 #ifndef BUFFERED_PIPE_CODECS_CODEC_H_
 #define BUFFERED_PIPE_CODECS_CODEC_H_
 
+#include <array>
+#include <bit>
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
@@ -388,6 +390,14 @@ absl::StatusOr<T> ReceiveValue(PipeEnd& end, const Deadline& deadline) {
     std::string bytes;
     if (absl::Status status = end.recv_bytes_into(bytes, deadline); !status.ok()) return status;
     return bytes;
+  } else if constexpr (std::is_same_v<Codec, TriviallyCopyableCodec>) {
+    // A plain copy: the message goes straight into the value's bytes.
+    std::array<std::byte, sizeof(T)> bytes;
+    if (absl::Status status = end.recv_bytes_into(std::span<std::byte>(bytes), deadline);
+        !status.ok()) {
+      return absl::IsDataLoss(status) ? Annotate<T, Codec>(status, "cannot decode") : status;
+    }
+    return std::bit_cast<T>(bytes);
   }
   for (;;) {
     absl::StatusOr<IncomingMessage> message = end.begin_recv(deadline);

@@ -96,6 +96,12 @@ absl::Status PipeEnd::recv_bytes_into(std::string& message, const Deadline& dead
   return (*ring)->ReceiveInto(message, endpoint_.Context(deadline));
 }
 
+absl::Status PipeEnd::recv_bytes_into(std::span<std::byte> message, const Deadline& deadline) {
+  absl::StatusOr<internal::Ring*> ring = endpoint_.ReceiveRing();
+  if (!ring.ok()) return ring.status();
+  return (*ring)->ReceiveExactly(message.data(), message.size(), endpoint_.Context(deadline));
+}
+
 absl::StatusOr<std::string> PipeEnd::recv_bytes_until(const Deadline& deadline) {
   std::string message;
   if (absl::Status status = recv_bytes_into(message, deadline); !status.ok()) return status;

@@ -145,6 +145,11 @@ class PipeEnd {
   // message fits).
   absl::Status recv_bytes_into(std::string& message,
                                const Deadline& deadline = Deadline::Infinite());
+  // A message of exactly `message.size()` bytes, straight into `message` (no
+  // allocation at all). A message of another size is DataLoss and is
+  // consumed: use it where every message has one known size.
+  absl::Status recv_bytes_into(std::span<std::byte> message,
+                               const Deadline& deadline = Deadline::Infinite());
 
   // --- Piecewise messages (for codecs and zero-copy use), see message.h.
   absl::StatusOr<OutgoingMessage> begin_send(std::uint64_t size,

@@ -115,7 +115,9 @@ absl::StatusOr<T> DecodeBothWays(std::string_view bytes) {
     if (!sender.send_bytes(bytes).ok()) Fail("send_bytes failed");
     absl::StatusOr<T> from_pipe = receiver.recv<T, Codec>();
     if (from_pipe.ok() != from_memory.ok()) Fail("the pipe and memory decodings disagree");
-    if (!from_pipe.ok() && from_pipe.status() != from_memory.status()) {
+    // Same kind of failure; the wording may differ (a plain-copy value is
+    // received straight into its bytes, where the pipe reports the size).
+    if (!from_pipe.ok() && from_pipe.status().code() != from_memory.status().code()) {
       Fail("the pipe and memory decodings fail differently");
     }
   }

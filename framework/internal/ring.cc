@@ -755,18 +755,47 @@ absl::Status Ring::ReceiveInto(std::string& message, const CallContext& context)
 }
 
 absl::Status Ring::ReceiveExactly(void* target, std::uint64_t size, const CallContext& context) {
-  ReceiveTransaction transaction;
-  if (absl::Status status = WaitForMessage(context, &transaction); !status.ok()) return status;
-  if (transaction.streaming_ || transaction.frame_bytes_ != size) {
-    const std::uint64_t found = transaction.streaming_ ? transaction.size() : transaction.frame_bytes_;
-    transaction.Abandon();
-    return Corrupt(absl::StrCat("a message of ", found, " bytes where records are ", size)
-                       .c_str());
+  auto* out = static_cast<std::byte*>(target);
+  const auto wrong_size = [size](std::uint64_t found) {
+    return absl::DataLossError(
+        absl::StrCat("a message of ", found, " bytes where ", size, " were expected"));
+  };
+  for (;;) {
+    ReceiveTransaction transaction;
+    if (absl::Status status = WaitForMessage(context, &transaction); !status.ok()) return status;
+    if (!transaction.streaming_) {
+      if (transaction.frame_bytes_ != size) {
+        transaction.Abandon();
+        return wrong_size(transaction.frame_bytes_);
+      }
+      CopyOut(transaction.position_, 0, out, size);
+      transaction.frame_held_ = false;
+      transaction.ring_ = nullptr;
+      return ReleaseRead(transaction.position_, transaction.frame_blocks_, transaction.owner_);
+    }
+    // A stream: copied piece by piece, never past `size`.
+    std::uint64_t received = 0;
+    absl::Status status;
+    for (;;) {
+      absl::StatusOr<std::span<const std::byte>> piece = transaction.NextPiece();
+      if (!piece.ok()) {
+        status = piece.status();
+        break;
+      }
+      if (piece->empty()) break;
+      if (piece->size() > size - received) {
+        transaction.Abandon();
+        status = wrong_size(received + piece->size());
+        break;
+      }
+      std::memcpy(out + received, piece->data(), piece->size());
+      received += piece->size();
+    }
+    if (absl::IsAborted(status)) continue;  // cut short by its sender: next one
+    if (!status.ok()) return status;
+    if (received != size) return wrong_size(received);
+    return absl::OkStatus();
   }
-  CopyOut(transaction.position_, 0, static_cast<std::byte*>(target), size);
-  transaction.frame_held_ = false;
-  transaction.ring_ = nullptr;
-  return ReleaseRead(transaction.position_, transaction.frame_blocks_, transaction.owner_);
 }
 
 Step Ring::TryNextChunk(ReceiveTransaction* transaction, absl::Status* result) {

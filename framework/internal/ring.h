@@ -198,7 +198,7 @@ class Ring {
   // its announcement.
   absl::Status ReceiveInto(std::string& message, const CallContext& context);
   // Receives a message of exactly `size` bytes into `target`; a message of
-  // another size is dropped and reported as DataLoss (static rings).
+  // another size is dropped and reported as DataLoss.
   absl::Status ReceiveExactly(void* target, std::uint64_t size, const CallContext& context);
 
   // Resolves every claim and stream hold of `dead_owner` (see layout.h).
