@@ -100,7 +100,6 @@
 #define BUFFERED_PIPE_CODECS_CODEC_H_
 
 #include <array>
-#include <bit>
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
@@ -391,13 +390,16 @@ absl::StatusOr<T> ReceiveValue(PipeEnd& end, const Deadline& deadline) {
     if (absl::Status status = end.recv_bytes_into(bytes, deadline); !status.ok()) return status;
     return bytes;
   } else if constexpr (std::is_same_v<Codec, TriviallyCopyableCodec>) {
-    // A plain copy: the message goes straight into the value's bytes.
+    // A plain copy: the message goes straight into a buffer of the value's
+    // size (no piecewise reader), which the codec then decodes from memory
+    // (it still checks the bytes, e.g. that a bool is 0 or 1).
     std::array<std::byte, sizeof(T)> bytes;
     if (absl::Status status = end.recv_bytes_into(std::span<std::byte>(bytes), deadline);
         !status.ok()) {
       return absl::IsDataLoss(status) ? Annotate<T, Codec>(status, "cannot decode") : status;
     }
-    return std::bit_cast<T>(bytes);
+    ByteReader in{std::span<const std::byte>(bytes)};
+    return DecodeWhole<T, Codec>(in);
   }
   for (;;) {
     absl::StatusOr<IncomingMessage> message = end.begin_recv(deadline);

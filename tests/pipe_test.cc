@@ -230,6 +230,13 @@ TEST(PipeTest, RejectsBadBufferSizes) {
   EXPECT_TRUE(Pipe({.buffer_size = 64}).ok());
 }
 
+TEST(PipeTest, MoreMemoryThanTheMachineHasIsRefusedAtCreation) {
+  // 2^36 bytes is a valid size, but more than this machine's memory (the
+  // test machines have 24 GiB): refused up front, nothing reserved.
+  absl::StatusOr<std::pair<PipeEnd, PipeEnd>> pipe = Pipe({.buffer_size = std::uint64_t{1} << 36});
+  EXPECT_TRUE(absl::IsResourceExhausted(pipe.status())) << pipe.status();
+}
+
 TEST(PipeTest, PiecewiseMessagesCanBeAbortedAndAbandoned) {
   auto [receiver, sender] = MakePipe(4096);
   {

@@ -10,6 +10,7 @@
 #include <bit>
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <new>
 #include <thread>
@@ -121,6 +122,20 @@ absl::Status ReserveMemory(int descriptor, std::uint64_t size) {
         absl::StrCat("cannot reserve ", size, " bytes of shared memory: ", ErrnoText(error)));
   }
   return absl::OkStatus();
+}
+
+// MemAvailable from /proc/meminfo, in bytes (0 if unknown).
+std::uint64_t AvailableMemory() {
+  const int descriptor = open("/proc/meminfo", O_RDONLY | O_CLOEXEC);
+  if (descriptor < 0) return 0;
+  char buffer[4096];
+  const ssize_t size = read(descriptor, buffer, sizeof(buffer) - 1);
+  close(descriptor);
+  if (size <= 0) return 0;
+  buffer[size] = '\0';
+  const char* field = std::strstr(buffer, "MemAvailable:");
+  if (field == nullptr) return 0;
+  return std::strtoull(field + std::strlen("MemAvailable:"), nullptr, 10) * 1024;
 }
 
 std::uint64_t RandomId() {
@@ -283,6 +298,15 @@ absl::Status Segment::MapAndBind(int descriptor, std::size_t size) {
 absl::StatusOr<Segment> Segment::CreateAnonymous(const SegmentSpec& spec) {
   absl::StatusOr<Offsets> offsets = ComputeOffsets(spec);
   if (!offsets.ok()) return offsets.status();
+  // An anonymous segment is bounded by memory, not by a tmpfs size: reserving
+  // more than is available would make the kernel reclaim and possibly
+  // OOM-kill processes before fallocate fails. Refuse it up front.
+  if (const std::uint64_t available = AvailableMemory();
+      available != 0 && offsets->total > available) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "a pipe of ", offsets->total, " bytes needs more than the ", available,
+        " bytes of memory available"));
+  }
   const int descriptor = memfd_create("buffered_pipe", MFD_CLOEXEC);
   if (descriptor < 0) {
     const int error = errno;
