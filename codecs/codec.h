@@ -103,6 +103,7 @@
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -389,6 +390,17 @@ absl::StatusOr<T> ReceiveValue(PipeEnd& end, const Deadline& deadline) {
     std::string bytes;
     if (absl::Status status = end.recv_bytes_into(bytes, deadline); !status.ok()) return status;
     return bytes;
+  } else if constexpr (std::is_same_v<Codec, TriviallyCopyableCodec> &&
+                       !std::is_same_v<T, bool> && std::is_default_constructible_v<T>) {
+    // A plain copy of a type whose every byte pattern the codec accepts:
+    // the message goes straight into the result, no other copy.
+    absl::StatusOr<T> result(absl::in_place);
+    if (absl::Status status = end.recv_bytes_into(
+            std::as_writable_bytes(std::span<T>(std::addressof(*result), 1)), deadline);
+        !status.ok()) {
+      return absl::IsDataLoss(status) ? Annotate<T, Codec>(status, "cannot decode") : status;
+    }
+    return result;
   } else if constexpr (std::is_same_v<Codec, TriviallyCopyableCodec>) {
     // A plain copy: the message goes straight into a buffer of the value's
     // size (no piecewise reader), which the codec then decodes from memory
