@@ -394,11 +394,12 @@ absl::StatusOr<T> ReceiveValue(PipeEnd& end, const Deadline& deadline) {
                        !std::is_same_v<T, bool> && std::is_default_constructible_v<T>) {
     // A plain copy of a type whose every byte pattern the codec accepts:
     // the message goes straight into the result, no other copy.
+    // (One named result on every path, so that it is returned in place.)
     absl::StatusOr<T> result(absl::in_place);
     if (absl::Status status = end.recv_bytes_into(
             std::as_writable_bytes(std::span<T>(std::addressof(*result), 1)), deadline);
         !status.ok()) {
-      return absl::IsDataLoss(status) ? Annotate<T, Codec>(status, "cannot decode") : status;
+      result = absl::IsDataLoss(status) ? Annotate<T, Codec>(status, "cannot decode") : status;
     }
     return result;
   } else if constexpr (std::is_same_v<Codec, TriviallyCopyableCodec>) {
