@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Publishes one run of //benchmarks:compare: copies its report, CSVs and
-# chart into benchmarks/results/ and pastes its report.md into
-# benchmarks/README.md between the RESULTS markers, so that no number in
-# the README is typed by hand.
+# chart into benchmarks/results/, pastes its report.md into
+# benchmarks/README.md between the RESULTS markers and its head into the top
+# README between the BENCHMARK SUMMARY markers, so that no number in a
+# README is typed by hand.
 #
 #   bazel run //benchmarks:compare -- --out=/tmp/bp_run
 #   bash benchmarks/publish_results.sh /tmp/bp_run
@@ -34,4 +35,24 @@ awk -v report="$DEST/report.md" '
   !skip { print }
 ' "$README" > "$README.tmp"
 mv "$README.tmp" "$README"
-echo "publish_results: $DEST updated, README results section replaced"
+# The top README carries the head of the report: header, chart, targets,
+# repetitions and the one-way tables (everything before the typed sends).
+TOP="$ROOT/README.md"
+if grep -q '<!-- BEGIN BENCHMARK SUMMARY' "$TOP"; then
+  awk -v report="$DEST/report.md" '
+    /<!-- BEGIN BENCHMARK SUMMARY/ {
+      print
+      while ((getline line < report) > 0) {
+        if (line ~ /^\*\*Typed sends/) break
+        gsub(/\(throughput\.png\)/, "(benchmarks/results/throughput.png)", line)
+        print line
+      }
+      skip = 1
+      next
+    }
+    /<!-- END BENCHMARK SUMMARY/ { skip = 0 }
+    !skip { print }
+  ' "$TOP" > "$TOP.tmp"
+  mv "$TOP.tmp" "$TOP"
+fi
+echo "publish_results: $DEST updated, README results sections replaced"
