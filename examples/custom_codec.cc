@@ -105,7 +105,8 @@ int main() {
   }
   auto& receiver = typed->first;
   auto& sender = typed->second;
-  std::thread producer([&sender] {
+  absl::Status refused;
+  std::thread producer([&sender, &refused] {
     for (const geo::Position& position :
          {geo::Position{59.9139, 10.7522, "Oslo"}, geo::Position{-33.8688, 151.2093, "Sydney"},
           geo::Position{0, 0, ""}}) {
@@ -114,7 +115,7 @@ int main() {
       }
     }
     // The codec refuses to encode an invalid value: nothing is sent.
-    std::cout << "sending latitude 91: " << sender.send(geo::Position{91, 0, "nowhere"}) << "\n";
+    refused = sender.send(geo::Position{91, 0, "nowhere"});
     (void)sender.close();
   });
   for (;;) {
@@ -128,6 +129,7 @@ int main() {
               << position->longitude << "\n";
   }
   producer.join();
+  std::cout << "sending latitude 91: " << refused << "\n";
 
   // On a generic pipe the same codec is used by send<T> / recv<T>; bytes that
   // are not a valid Position are reported as DataLoss, and consumed.
