@@ -643,12 +643,7 @@ Step Ring::TryBeginReceive(const CallContext& context, bool recount,
     }
   }
   transaction->ring_ = this;
-  transaction->frame_held_ = true;
-  transaction->position_ = head;
-  transaction->frame_blocks_ = blocks;
-  transaction->frame_bytes_ = extent::Bytes(extent_word);
-  transaction->frame_offset_ = 0;
-  transaction->kind_ = kind;
+  transaction->HoldFrame(head, extent_word);
   *result = absl::OkStatus();
   return Step::kDone;
 }
@@ -828,12 +823,7 @@ Step Ring::TryNextChunk(ReceiveTransaction* transaction, absl::Status* result) {
     return Step::kDone;
   }
   if (!ClaimForReading(head, observed, blocks, owner)) return Step::kRetry;
-  transaction->frame_held_ = true;
-  transaction->position_ = head;
-  transaction->frame_blocks_ = blocks;
-  transaction->frame_bytes_ = extent::Bytes(extent_word);
-  transaction->frame_offset_ = 0;
-  transaction->kind_ = kind;
+  transaction->HoldFrame(head, extent_word);
   *result = absl::OkStatus();
   return Step::kDone;
 }
@@ -863,6 +853,15 @@ ReceiveTransaction& ReceiveTransaction::operator=(ReceiveTransaction&& other) no
     kind_ = other.kind_;
   }
   return *this;
+}
+
+void ReceiveTransaction::HoldFrame(std::uint64_t position, std::uint64_t extent_word) {
+  frame_held_ = true;
+  position_ = position;
+  frame_blocks_ = extent::Blocks(extent_word);
+  frame_bytes_ = extent::Bytes(extent_word);
+  frame_offset_ = 0;
+  kind_ = extent::Kind(extent_word);
 }
 
 void ReceiveTransaction::ReleaseFrame() {

@@ -139,6 +139,8 @@ class ReceiveTransaction {
 
  private:
   friend class Ring;
+  // Takes the claimed frame at `position` as the current one.
+  void HoldFrame(std::uint64_t position, std::uint64_t extent_word);
   void ReleaseFrame();
 
   Ring* ring_ = nullptr;
