@@ -52,6 +52,7 @@ def buffered_pipe_fuzz_test(
         copts = None,
         tags = [],
         fuzz_runs = 10000,
+        unit_timeout = 10,
         **kwargs):
     """A libFuzzer target under --config=fuzz, a seed-replay cc_test otherwise.
 
@@ -64,6 +65,9 @@ def buffered_pipe_fuzz_test(
       copts: compiler flags (default: BUFFERED_PIPE_COPTS).
       tags: extra tags; "fuzz" is always added.
       fuzz_runs: executions per `bazel test --config=fuzz` run.
+      unit_timeout: libFuzzer's -timeout, seconds: one input that runs longer
+        is a failure (libFuzzer prints it and writes it as an artifact), so
+        that no single slow input can outlast the fuzz step's budget.
       **kwargs: passed to cc_test (size, timeout, data, ...).
     """
     if corpus == None:
@@ -71,7 +75,7 @@ def buffered_pipe_fuzz_test(
     for f in corpus:
         if f.startswith(":") or f.startswith("//") or f.startswith("@"):
             fail("%s: corpus must be file paths of this package, not labels (%s)" % (name, f))
-    args = ["-runs=%d" % fuzz_runs]
+    args = ["-runs=%d" % fuzz_runs, "-timeout=%d" % unit_timeout]
     if corpus:
         args.append("-seed_inputs=" + ",".join([_runfiles_path(f) for f in corpus]))
     fuzzing = str(Label("//bazel:fuzzing"))

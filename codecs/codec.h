@@ -417,6 +417,18 @@ absl::StatusOr<T> ReceiveValue(PipeEnd& end, const Deadline& deadline) {
   for (;;) {
     absl::StatusOr<IncomingMessage> message = end.begin_recv(deadline);
     if (!message.ok()) return message.status();
+    if (message->is_streamed()) {
+      // Its chunks may be slow to come: taken whole first, so that a
+      // timeout half way keeps it for the next receive (pipe.h) instead of
+      // losing it in the middle of decoding.
+      std::string bytes;
+      if (absl::Status status = end.finish_recv_bytes(std::move(*message), bytes, deadline);
+          !status.ok()) {
+        return status;
+      }
+      ByteReader in{std::span<const std::byte>(std::as_bytes(std::span(bytes)))};
+      return DecodeWhole<T, Codec>(in);
+    }
     ByteReader in(*message);
     absl::StatusOr<T> value = DecodeWhole<T, Codec>(in);
     // The sender gave up or died in the middle of a streamed message: it was

@@ -22,7 +22,9 @@
 // chunks: writing may then wait for the receiver to make room, and reading
 // for the sender to write more. An OutgoingMessage destroyed before commit()
 // is withdrawn: no part of it is ever delivered. An IncomingMessage
-// destroyed before its end has been read drops the rest of the message.
+// destroyed before its end has been read drops the rest of the message
+// (it was taken out of the pipe: no other receiver gets it). Both are
+// [[nodiscard]]: dropping one unused is almost always a mistake.
 //
 // Thread-safety: a message object belongs to the thread that began it. It
 // must not outlive the end that made it, and must not be carried across
@@ -39,6 +41,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "buffered_pipe/deadline.h"
 #include "buffered_pipe/internal/ring.h"
 
 namespace buffered_pipe {
@@ -46,7 +49,7 @@ namespace buffered_pipe {
 // Announced size of a message whose length is known only at commit().
 inline constexpr std::uint64_t kUnknownMessageSize = internal::kUnknownSize;
 
-class OutgoingMessage {
+class [[nodiscard]] OutgoingMessage {
  public:
   OutgoingMessage() = default;
 
@@ -76,28 +79,61 @@ class OutgoingMessage {
   internal::SendTransaction transaction_;
 };
 
-class IncomingMessage {
+class [[nodiscard]] IncomingMessage {
  public:
   IncomingMessage() = default;
 
   // Size announced by the sender, or kUnknownMessageSize. For a streamed
   // message it is a hint read from shared memory: allocate by it only up to
   // a bound you trust; recv_bytes checks the final size against it.
-  std::uint64_t size() const { return transaction_.size(); }
+  std::uint64_t size() const { return message_.transaction.size(); }
+  // Whether the message is streamed through the pipe in chunks (it is larger
+  // than half the pipe's buffer): reading it may wait for its sender.
+  bool is_streamed() const { return message_.transaction.streaming(); }
 
   // The next contiguous piece; an empty span marks the end of the message.
-  // The piece is valid until the next call. Aborted: the sender gave up or
-  // died in the middle of a streamed message (nothing of it is valid).
-  absl::StatusOr<std::span<const std::byte>> next_piece() { return transaction_.NextPiece(); }
+  // The piece is valid until the next call. For a streamed message this
+  // waits for the sender until `deadline` (by default the one given to
+  // begin_recv). Errors:
+  // - DeadlineExceeded (Unavailable for a non-blocking deadline): the next
+  //   chunk has not come in time. Nothing is lost: call next_piece again,
+  //   with a new deadline, to go on where it stopped.
+  // - Aborted: the sender gave up or died in the middle of a streamed
+  //   message (nothing of it is valid); Cancelled: the end was closed;
+  //   DataLoss: corrupted shared memory. The rest of the message is gone.
+  [[nodiscard]] absl::StatusOr<std::span<const std::byte>> next_piece() {
+    return next_piece(Deadline::Infinite(), /*use_begin_deadline=*/true);
+  }
+  [[nodiscard]] absl::StatusOr<std::span<const std::byte>> next_piece(const Deadline& deadline) {
+    return next_piece(deadline, /*use_begin_deadline=*/false);
+  }
 
-  // Drops the rest of the message (also done by the destructor).
-  void abandon() { transaction_.Abandon(); }
+  // Drops the rest of the message (also done by the destructor): while a
+  // streamed message is unfinished, the other receivers of the pipe wait
+  // behind it, so drop or finish it soon.
+  void abandon() {
+    message_.transaction.Abandon();
+    message_.bytes.clear();
+  }
 
  private:
   friend class PipeEnd;
-  explicit IncomingMessage(internal::ReceiveTransaction transaction)
-      : transaction_(std::move(transaction)) {}
-  internal::ReceiveTransaction transaction_;
+  explicit IncomingMessage(internal::PartialReceive message) : message_(std::move(message)) {}
+  absl::StatusOr<std::span<const std::byte>> next_piece(const Deadline& deadline,
+                                                        bool use_begin_deadline) {
+    if (!prefix_returned_) {
+      // A message resumed after a receive of this end timed out in its
+      // middle (see pipe.h): the bytes taken then come first.
+      prefix_returned_ = true;
+      if (!message_.bytes.empty()) {
+        return std::as_bytes(std::span<const char>(message_.bytes.data(), message_.bytes.size()));
+      }
+    }
+    if (use_begin_deadline) return message_.transaction.NextPiece();
+    return message_.transaction.NextPiece(deadline);
+  }
+  internal::PartialReceive message_;
+  bool prefix_returned_ = false;
 };
 
 }  // namespace buffered_pipe

@@ -84,10 +84,22 @@ absl::StatusOr<OutgoingMessage> PipeEnd::begin_send(std::uint64_t size, const De
 absl::StatusOr<IncomingMessage> PipeEnd::begin_recv(const Deadline& deadline) {
   absl::StatusOr<internal::Ring*> ring = endpoint_.ReceiveRing();
   if (!ring.ok()) return ring.status();
-  absl::StatusOr<internal::ReceiveTransaction> transaction =
-      (*ring)->BeginReceive(endpoint_.Context(deadline));
-  if (!transaction.ok()) return transaction.status();
-  return IncomingMessage(std::move(*transaction));
+  absl::StatusOr<internal::PartialReceive> message =
+      (*ring)->BeginReceiveResuming(endpoint_.Context(deadline));
+  if (!message.ok()) return message.status();
+  return IncomingMessage(std::move(*message));
+}
+
+absl::Status PipeEnd::finish_recv_bytes(IncomingMessage message, std::string& bytes,
+                                        const Deadline& deadline) {
+  absl::StatusOr<internal::Ring*> ring = endpoint_.ReceiveRing();
+  if (!ring.ok()) return ring.status();
+  if (message.prefix_returned_) {
+    return absl::InvalidArgumentError("finish_recv_bytes: pieces of the message were read");
+  }
+  const internal::CallContext context = endpoint_.Context(deadline);
+  (*ring)->KeepPartial(context, std::move(message.message_));
+  return (*ring)->ReceiveInto(bytes, context);
 }
 
 absl::Status PipeEnd::recv_bytes_into(std::string& message, const Deadline& deadline) {

@@ -27,7 +27,7 @@
 //   message longer than half the buffer is streamed through it in chunks;
 //   while it streams, other senders wait.
 // - Blocking calls spin for a few microseconds, then sleep on a futex: an idle
-//   blocked call uses no CPU (it wakes every 100 ms to look for dead peers).
+//   blocked call uses no CPU (it wakes every 50 ms to look for dead peers).
 //   `_for` / `_until` variants take a timeout or a Deadline on the monotonic
 //   clock; `try_` variants never wait (they return Unavailable instead).
 // - End of stream: once every sending end is closed, in every process (a
@@ -132,9 +132,15 @@ class PipeEnd {
     return send_bytes_until(message, Deadline::NonBlocking());
   }
 
-  // --- Receiving: blocks while the pipe is empty. A message that has begun
-  // to stream is waited for to its end (the deadline bounds the wait for a
-  // message to begin).
+  // --- Receiving: blocks while the pipe is empty, until the deadline.
+  // The deadline bounds the whole call, also in the middle of a streamed
+  // message (one larger than half the buffer) whose sender is slow or
+  // stopped. Such a message is not lost: the call returns DeadlineExceeded
+  // (Unavailable for try_), this end keeps what it has taken so far and its
+  // place in the stream, and its next receive (recv_bytes*, recv<T> or
+  // begin_recv, from any thread) resumes that message first. While it is
+  // kept, the pipe's other receivers wait behind it (a stream is read by
+  // one receiver); closing the end drops it.
   absl::StatusOr<std::string> recv_bytes() { return recv_bytes_until(Deadline::Infinite()); }
   absl::StatusOr<std::string> recv_bytes_for(Deadline::Clock::duration timeout) {
     return recv_bytes_until(Deadline::After(timeout));
@@ -265,6 +271,14 @@ class PipeEnd {
   static absl::StatusOr<PipeEnd> OpenTypedNamedPipe(const std::string& name, Side side,
                                                     MessageType sends, MessageType receives,
                                                     std::string_view expected);
+
+  // Receives `message` (taken by begin_recv, no piece read yet) whole into
+  // `bytes`, as recv_bytes_into would: a streamed message whose rest does
+  // not come by the deadline is kept by this end and resumed by its next
+  // receive. For codecs that decode from memory what they cannot afford to
+  // lose half way.
+  absl::Status finish_recv_bytes(IncomingMessage message, std::string& bytes,
+                                 const Deadline& deadline);
 
   // The typed calls, defined in buffered_pipe/codecs/codec.h.
   template <typename T, typename Codec>

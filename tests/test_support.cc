@@ -51,6 +51,26 @@ int TestScale() {
   return scale > 0 ? scale : 1;
 }
 
+namespace {
+#if defined(__SANITIZE_ADDRESS__)
+constexpr int kSanitizerTimeScale = 3;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr int kSanitizerTimeScale = 3;
+#else
+constexpr int kSanitizerTimeScale = 1;
+#endif
+#else
+constexpr int kSanitizerTimeScale = 1;
+#endif
+}  // namespace
+
+int TimeScale() {
+  const char* value = std::getenv("BUFFERED_PIPE_TEST_TIME_SCALE");
+  const int extra = value != nullptr ? std::atoi(value) : 1;
+  return (kThreadSanitizer ? 5 : kSanitizerTimeScale) * (extra > 0 ? extra : 1);
+}
+
 std::uint64_t TestSeed() {
   static const std::uint64_t seed = [] {
     const char* value = std::getenv("BUFFERED_PIPE_TEST_SEED");

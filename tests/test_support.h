@@ -44,6 +44,12 @@ inline constexpr bool kThreadSanitizer = false;
 // (e.g. bazel test --test_env=BUFFERED_PIPE_TEST_SCALE=100) for long runs.
 int TestScale();
 
+// Multiplier for time bounds: how much slower this build runs than the
+// plain one (ThreadSanitizer 5, AddressSanitizer 3, else 1), times
+// BUFFERED_PIPE_TEST_TIME_SCALE if set. Bounds are written for the plain
+// build and multiplied by this; they are never loosened for the plain build.
+int TimeScale();
+
 // Seed for randomised tests: BUFFERED_PIPE_TEST_SEED if set, else the clock.
 // Printed by tests so a failure can be replayed.
 std::uint64_t TestSeed();

@@ -28,6 +28,7 @@ class ReadOnlyClient final : public in::RingClient {
   std::uint32_t owner() const override { return 0; }
   void PollPeers() override {}
   std::uint32_t CountOpenEnds(const in::Ring&, bool) const override { return 0; }
+  bool IsSlotFree(std::uint32_t) const override { return false; }
 };
 
 std::string SlotStateName(in::SlotTag tag) {

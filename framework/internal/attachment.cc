@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <utility>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -248,6 +249,14 @@ absl::Status Attachment::RegisterProcess() {
 bool Attachment::IsSlotAlive(std::uint32_t slot_owner) const {
   if (slot_owner == 0 || slot_owner > kProcessSlotCount) return false;
   return IsSlotOccupantAlive(segment_.slot(slot_owner));
+}
+
+bool Attachment::IsSlotFree(std::uint32_t owner) const {
+  if (owner == 0 || owner > kProcessSlotCount) return true;
+  // Acquire: pairs with the seq_cst store that frees a slot after its
+  // claims and holds were resolved.
+  return slot_state::Tag(segment_.slot(owner).state.load(std::memory_order_acquire)) ==
+         SlotTag::kFree;
 }
 
 bool IsSlotOccupantAlive(const ProcessSlot& slot) {

@@ -11,6 +11,7 @@ Endpoint& Endpoint::operator=(Endpoint&& other) noexcept {
     receive_ring_ = std::exchange(other.receive_ring_, nullptr);
     closed_.store(other.closed_.exchange(false, std::memory_order_relaxed),
                   std::memory_order_relaxed);
+    partial_receive_.TakeFrom(other.partial_receive_);
   }
   return *this;
 }
@@ -64,6 +65,9 @@ absl::Status Endpoint::Close() {
   if (attachment_ == nullptr) return absl::OkStatus();
   // seq_cst: blocked callers on this end re-check the flag after parking.
   if (closed_.exchange(true, std::memory_order_seq_cst)) return absl::OkStatus();
+  // A message this end was in the middle of is dropped with it, and its
+  // stream released for the other receivers.
+  partial_receive_.Clear();
   attachment_->RemoveEnd(roles_);  // also wakes every waiter of its rings
   return absl::OkStatus();
 }

@@ -56,7 +56,9 @@ class Endpoint {
     if (receive_ring_ != nullptr && !closed_.load(std::memory_order_acquire)) return receive_ring_;
     return WhyNot(/*send=*/false);
   }
-  CallContext Context(const Deadline& deadline) const { return CallContext{deadline, &closed_}; }
+  CallContext Context(const Deadline& deadline) const {
+    return CallContext{deadline, &closed_, &partial_receive_};
+  }
 
   // Idempotent. Wakes callers blocked on this end (they return Cancelled).
   absl::Status Close();
@@ -74,6 +76,10 @@ class Endpoint {
   Ring* send_ring_ = nullptr;
   Ring* receive_ring_ = nullptr;
   std::atomic<bool> closed_{false};
+  // A streamed message a receive of this end timed out in the middle of; the
+  // next receive resumes it (see Ring::ReceiveInto). Mutable: receiving is a
+  // const use of the end.
+  mutable PartialReceiveSlot partial_receive_;
 };
 
 }  // namespace buffered_pipe::internal

@@ -1,7 +1,10 @@
 #include "buffered_pipe/internal/ring.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstring>
+#include <memory>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -122,8 +125,13 @@ absl::StatusOr<std::uint64_t> Ring::AdvanceReleased(std::uint64_t tail) {
 }
 
 Step Ring::TryClaim(std::uint64_t blocks, std::uint32_t owner, std::uint64_t writer_token,
-                    const CallContext& context, bool recount, std::uint64_t* position,
-                    absl::Status* result) {
+                    const CallContext& context, bool recount, OwnerWatch& watch,
+                    std::uint64_t* position, absl::Status* result) {
+  watch.StartAttempt();
+  if (watch.orphaned()) {
+    *result = Corrupt("a send waits for a claim or stream hold of a free process slot");
+    return Step::kDone;
+  }
   if (Cancelled(context)) {
     *result = ClosedError();
     return Step::kDone;
@@ -134,7 +142,10 @@ Step Ring::TryClaim(std::uint64_t blocks, std::uint32_t owner, std::uint64_t wri
   }
   // Another sender streams a long message: wait for it (its release wakes us).
   const std::uint64_t writer = control_->stream_writer.load(std::memory_order_seq_cst);
-  if (writer != 0 && writer != writer_token) return Step::kBlocked;
+  if (writer != 0 && writer != writer_token) {
+    watch.Blocked(token::Owner(writer));
+    return Step::kBlocked;
+  }
 
   // seq_cst (free on x86): keeps this re-check ordered in the parked protocol.
   const std::uint64_t tail = control_->tail.load(std::memory_order_seq_cst);
@@ -172,9 +183,21 @@ Step Ring::TryClaim(std::uint64_t blocks, std::uint32_t owner, std::uint64_t wri
   }
   Cell& cell = CellAt(tail);
   std::uint64_t observed = cell.stamp.load(std::memory_order_seq_cst);
-  // A stamp at or beyond `tail`: another sender claimed it and is about to
-  // advance the tail (stamps of a cell only grow, see layout.h).
-  if (stamp::Position(observed) >= tail) return Step::kRetry;
+  // A stamp at `tail`: another sender claimed it and is about to advance the
+  // tail (stamps of a cell only grow, see layout.h). Claims are made only at
+  // the tail, and the tail is advanced before the claim is published, so
+  // with the tail unmoved the stamp must be exactly (tail, CLAIMED): anything
+  // else (a stamp beyond the tail, another state) is corrupt and would be
+  // retried for ever.
+  if (stamp::Position(observed) >= tail) {
+    if (control_->tail.load(std::memory_order_seq_cst) != tail) return Step::kRetry;
+    if (stamp::Position(observed) != tail || stamp::State(observed) != CellState::kClaimed) {
+      *result = Corrupt("a frame stamp is beyond the tail");
+      return Step::kDone;
+    }
+    watch.Blocked(stamp::Owner(observed));
+    return Step::kRetry;
+  }
   // SYNC POINT WRITE: the claim. One CAS both takes the position and records
   // the owner. seq_cst: a streaming sender takes its hold (seq_cst) and then
   // claims; our seq_cst load of the hold below is ordered after this claim,
@@ -206,20 +229,27 @@ Step Ring::TryClaim(std::uint64_t blocks, std::uint32_t owner, std::uint64_t wri
 absl::Status Ring::Claim(std::uint64_t blocks, std::uint32_t owner, std::uint64_t writer_token,
                          const CallContext& context, std::uint64_t* position) {
   absl::Status result;
+  OwnerWatch watch;
   // The common case needs no waiting: try once before setting up the loop.
-  if (TryClaim(blocks, owner, writer_token, context, false, position, &result) == Step::kDone) {
+  if (TryClaim(blocks, owner, writer_token, context, false, watch, position, &result) ==
+      Step::kDone) {
     return result;
   }
   bool polled = false;  // from the first poll on, recount open ends (see AnyEndOpen)
   return WaitLoop(
       control_->space, context.deadline,
       [&](absl::Status* result) {
-        return TryClaim(blocks, owner, writer_token, context, polled, position, result);
+        return TryClaim(blocks, owner, writer_token, context, polled, watch, position, result);
       },
       [&] {
-        client_->PollPeers();
+        PollFor(watch);
         polled = true;
       });
+}
+
+void Ring::PollFor(OwnerWatch& watch) {
+  client_->PollPeers();
+  watch.AfterPoll([this](std::uint32_t owner) { return client_->IsSlotFree(owner); });
 }
 
 bool Ring::AnyEndOpen(bool senders, bool recount) const {
@@ -514,7 +544,8 @@ void Ring::Drop(std::uint64_t head, std::uint64_t observed, std::uint64_t blocks
   if (ClaimForReading(head, observed, blocks, owner)) (void)ReleaseRead(head, blocks, owner);
 }
 
-Step Ring::LookAtHead(std::uint32_t owner, HeadFrame* frame, absl::Status* result) {
+Step Ring::LookAtHead(std::uint32_t owner, OwnerWatch& watch, HeadFrame* frame,
+                      absl::Status* result) {
   *result = absl::OkStatus();
   frame->head = control_->head.load(std::memory_order_seq_cst);
   Cell& cell = CellAt(frame->head);
@@ -535,7 +566,10 @@ Step Ring::LookAtHead(std::uint32_t owner, HeadFrame* frame, absl::Status* resul
     return Step::kRetry;
   }
   const CellState state = stamp::State(frame->observed);
-  if (state == CellState::kClaimed) return Step::kBlocked;  // its commit wakes us
+  if (state == CellState::kClaimed) {  // its commit wakes us
+    watch.Blocked(stamp::Owner(frame->observed));
+    return Step::kBlocked;
+  }
   if (state == CellState::kReading || state == CellState::kReleased) {
     // Another receiver's frame. The protocol only ever writes valid
     // extents; with an invalid one head could never move and the retry
@@ -547,7 +581,11 @@ Step Ring::LookAtHead(std::uint32_t owner, HeadFrame* frame, absl::Status* resul
     // READING: its claimer is about to move head (a few instructions; if it
     // died there, the resolution of its claim moves head). RELEASED at head:
     // a dead reader's claim was just resolved; finish moving head for it.
-    if (state == CellState::kReleased) HelpHead(frame->head, frame->observed);
+    if (state == CellState::kReleased) {
+      HelpHead(frame->head, frame->observed);
+    } else {
+      watch.Blocked(stamp::Owner(frame->observed));
+    }
     return Step::kRetry;
   }
   if (state != CellState::kCommitted && state != CellState::kPadding) {
@@ -566,15 +604,27 @@ Step Ring::LookAtHead(std::uint32_t owner, HeadFrame* frame, absl::Status* resul
   return Step::kDone;
 }
 
-Step Ring::TryBeginReceive(const CallContext& context, bool recount,
+Step Ring::TryBeginReceive(const CallContext& context, bool recount, OwnerWatch& watch,
                            ReceiveTransaction* transaction, absl::Status* result) {
+  watch.StartAttempt();
+  if (watch.orphaned()) {
+    *result = Corrupt("a receive waits for a claim or stream hold of a free process slot");
+    return Step::kDone;
+  }
   if (Cancelled(context)) {
     *result = ClosedError();
     return Step::kDone;
   }
+  if (context.partial != nullptr && context.partial->occupied()) {
+    // This end stopped in the middle of a streamed message: it resumes that
+    // one first (its chunks are its alone). Done with no transaction.
+    *result = absl::OkStatus();
+    return Step::kDone;
+  }
   const std::uint32_t owner = transaction->owner_;
   HeadFrame frame;
-  if (const Step step = LookAtHead(owner, &frame, result); step != Step::kDone || !result->ok()) {
+  if (const Step step = LookAtHead(owner, watch, &frame, result);
+      step != Step::kDone || !result->ok()) {
     return step;
   }
   const std::uint64_t head = frame.head;
@@ -605,7 +655,10 @@ Step Ring::TryBeginReceive(const CallContext& context, bool recount,
         ReleaseReaderHold(token::kDiscard, 0);
         return Step::kRetry;
       }
-      if (reader != 0) return Step::kBlocked;  // another receiver is taking a stream
+      if (reader != 0) {  // another receiver is taking a stream
+        watch.Blocked(token::Owner(reader));
+        return Step::kBlocked;
+      }
       const std::uint64_t token = NewStreamToken(owner);
       // SYNC POINT WRITE: the reader hold, taken before the FIRST chunk so
       // that whoever holds the chunk always holds the hold.
@@ -639,6 +692,7 @@ Step Ring::TryBeginReceive(const CallContext& context, bool recount,
         }
         return Step::kRetry;
       }
+      watch.Blocked(token::Owner(reader));
       return Step::kBlocked;  // belongs to the stream's reader
     }
   }
@@ -652,14 +706,17 @@ absl::Status Ring::WaitForMessage(const CallContext& context, ReceiveTransaction
   transaction->context_ = context;
   transaction->owner_ = client_->owner();
   absl::Status status;
+  OwnerWatch watch;
   // The common case needs no waiting: try once before setting up the loop.
-  if (TryBeginReceive(context, false, transaction, &status) != Step::kDone) {
+  if (TryBeginReceive(context, false, watch, transaction, &status) != Step::kDone) {
     bool polled = false;  // from the first poll on, recount open ends (see AnyEndOpen)
     status = WaitLoop(
         control_->data, context.deadline,
-        [&](absl::Status* result) { return TryBeginReceive(context, polled, transaction, result); },
+        [&](absl::Status* result) {
+          return TryBeginReceive(context, polled, watch, transaction, result);
+        },
         [&] {
-          client_->PollPeers();
+          PollFor(watch);
           polled = true;
         });
   }
@@ -679,9 +736,69 @@ absl::Status Ring::WaitForMessage(const CallContext& context, ReceiveTransaction
 }
 
 absl::StatusOr<ReceiveTransaction> Ring::BeginReceive(const CallContext& context) {
+  CallContext without_partial = context;
+  without_partial.partial = nullptr;
   ReceiveTransaction transaction;
-  if (absl::Status status = WaitForMessage(context, &transaction); !status.ok()) return status;
+  if (absl::Status status = WaitForMessage(without_partial, &transaction); !status.ok()) {
+    return status;
+  }
   return transaction;
+}
+
+absl::StatusOr<PartialReceive> Ring::BeginReceiveResuming(const CallContext& context) {
+  for (;;) {
+    if (context.partial != nullptr) {
+      if (std::unique_ptr<PartialReceive> kept = context.partial->Take()) {
+        kept->transaction.context_ = context;
+        return std::move(*kept);
+      }
+    }
+    PartialReceive message;
+    if (absl::Status status = WaitForMessage(context, &message.transaction); !status.ok()) {
+      return status;
+    }
+    if (message.transaction.active()) return message;
+    // Another thread of this end kept a partial message meanwhile: take it.
+  }
+}
+
+void Ring::KeepPartial(const CallContext& context, PartialReceive message) {
+  if (context.partial == nullptr || !message.active()) return;  // drops the rest
+  auto partial = std::make_unique<PartialReceive>(std::move(message));
+  partial->pid = static_cast<std::uint32_t>(getpid());
+  context.partial->Keep(std::move(partial));
+  // A receive of this end parked behind the stream must now resume it.
+  WakeParked(control_->data);
+}
+
+// --- PartialReceiveSlot -------------------------------------------------------
+
+std::unique_ptr<PartialReceive> PartialReceiveSlot::Take() {
+  // acq_rel: acquires the partial message a Keep() released; one taker wins.
+  std::unique_ptr<PartialReceive> partial(partial_.exchange(nullptr, std::memory_order_acq_rel));
+  if (partial != nullptr && partial->pid != static_cast<std::uint32_t>(getpid())) {
+    // Inherited through fork(): the stream belongs to the parent.
+    partial->transaction.Forget();
+    partial.reset();
+  }
+  return partial;
+}
+
+void PartialReceiveSlot::Keep(std::unique_ptr<PartialReceive> partial) {
+  // seq_cst: a parked receive of this end re-checks occupied() after
+  // announcing itself (Dekker, see wait.h); release publishes the object.
+  PartialReceive* previous = partial_.exchange(partial.release(), std::memory_order_seq_cst);
+  // At most one partial message exists per end; a second would be a bug,
+  // but must not leak a stream hold.
+  delete previous;
+}
+
+void PartialReceiveSlot::Clear() { (void)Take(); }
+
+void PartialReceiveSlot::TakeFrom(PartialReceiveSlot& other) {
+  Clear();
+  partial_.store(other.partial_.exchange(nullptr, std::memory_order_acq_rel),
+                 std::memory_order_release);
 }
 
 absl::Status Ring::Send(const void* data, std::uint64_t size, const CallContext& context) {
@@ -704,45 +821,70 @@ absl::Status Ring::Send(const void* data, std::uint64_t size, const CallContext&
   return Publish(position, owner, CellState::kCommitted);
 }
 
+absl::Status Ring::ReadRest(ReceiveTransaction& transaction, std::string& message,
+                            const Deadline& deadline) {
+  for (;;) {
+    absl::StatusOr<std::span<const std::byte>> piece = transaction.NextPiece(deadline);
+    if (!piece.ok()) return piece.status();
+    if (piece->empty()) return absl::OkStatus();
+    message.append(reinterpret_cast<const char*>(piece->data()), piece->size());
+  }
+}
+
+namespace {
+
+// Whether a stream receive stopped at its deadline (and may be resumed).
+bool TimedOut(const absl::Status& status) {
+  return absl::IsDeadlineExceeded(status) || absl::IsUnavailable(status);
+}
+
+}  // namespace
+
 absl::Status Ring::ReceiveInto(std::string& message, const CallContext& context) {
   for (;;) {
     ReceiveTransaction transaction;
     if (absl::Status status = WaitForMessage(context, &transaction); !status.ok()) return status;
-    if (!transaction.streaming_) {
-      // One frame: copy it out and release it, no piece loop.
-      const std::span<std::byte> first =
-          Contiguous(transaction.position_, 0, transaction.frame_bytes_);
-      message.assign(reinterpret_cast<const char*>(first.data()), first.size());
-      if (first.size() < transaction.frame_bytes_) {
-        message.append(reinterpret_cast<const char*>(data_), transaction.frame_bytes_ - first.size());
+    if (!transaction.active()) {
+      // A streamed message this end began before: finish it first.
+      std::unique_ptr<PartialReceive> kept = context.partial->Take();
+      if (kept == nullptr) continue;  // another thread of this end took it
+      transaction = std::move(kept->transaction);
+      transaction.context_ = context;
+      message = std::move(kept->bytes);
+    } else {
+      if (!transaction.streaming_) {
+        // One frame: copy it out and release it, no piece loop.
+        const std::span<std::byte> first =
+            Contiguous(transaction.position_, 0, transaction.frame_bytes_);
+        message.assign(reinterpret_cast<const char*>(first.data()), first.size());
+        if (first.size() < transaction.frame_bytes_) {
+          message.append(reinterpret_cast<const char*>(data_),
+                         transaction.frame_bytes_ - first.size());
+        }
+        transaction.frame_held_ = false;
+        transaction.ring_ = nullptr;
+        return ReleaseRead(transaction.position_, transaction.frame_blocks_, transaction.owner_);
       }
-      transaction.frame_held_ = false;
-      transaction.ring_ = nullptr;
-      return ReleaseRead(transaction.position_, transaction.frame_blocks_, transaction.owner_);
-    }
-    // A stream: its announced size is untrusted, so it only bounds the
-    // pre-allocation.
-    constexpr std::uint64_t kTrustedReserve = std::uint64_t{64} << 20;
-    const std::uint64_t announced = transaction.size();
-    message.clear();
-    if (announced != kUnknownSize) {
-      message.reserve(static_cast<std::size_t>(std::min(announced, kTrustedReserve)));
-    }
-    absl::Status status;
-    for (;;) {
-      absl::StatusOr<std::span<const std::byte>> piece = transaction.NextPiece();
-      if (!piece.ok()) {
-        status = piece.status();
-        break;
+      // A stream: its announced size is untrusted, so it only bounds the
+      // pre-allocation.
+      constexpr std::uint64_t kTrustedReserve = std::uint64_t{64} << 20;
+      message.clear();
+      if (transaction.size() != kUnknownSize) {
+        message.reserve(static_cast<std::size_t>(std::min(transaction.size(), kTrustedReserve)));
       }
-      if (piece->empty()) break;
-      message.append(reinterpret_cast<const char*>(piece->data()), piece->size());
+    }
+    const absl::Status status = ReadRest(transaction, message, context.deadline);
+    if (TimedOut(status) && transaction.active()) {
+      // Keep our place in the stream: the next receive on this end resumes.
+      KeepPartial(context, PartialReceive{std::move(transaction), std::move(message)});
+      message.clear();
+      return status;
     }
     // The sender gave up or died in the middle: never delivered; next one.
     if (absl::IsAborted(status)) continue;
     if (!status.ok()) return status;
-    if (announced != kUnknownSize && message.size() != announced) {
-      return absl::DataLossError(absl::StrCat("message announced ", announced,
+    if (transaction.size() != kUnknownSize && message.size() != transaction.size()) {
+      return absl::DataLossError(absl::StrCat("message announced ", transaction.size(),
                                               " bytes but carried ", message.size()));
     }
     return absl::OkStatus();
@@ -758,6 +900,15 @@ absl::Status Ring::ReceiveExactly(void* target, std::uint64_t size, const CallCo
   for (;;) {
     ReceiveTransaction transaction;
     if (absl::Status status = WaitForMessage(context, &transaction); !status.ok()) return status;
+    if (!transaction.active()) {
+      // A streamed message this end began before: the whole-message path
+      // finishes it, then it is checked against `size` like any other.
+      std::string message;
+      if (absl::Status status = ReceiveInto(message, context); !status.ok()) return status;
+      if (message.size() != size) return wrong_size(message.size());
+      std::memcpy(out, message.data(), size);
+      return absl::OkStatus();
+    }
     if (!transaction.streaming_) {
       if (transaction.frame_bytes_ != size) {
         transaction.Abandon();
@@ -772,7 +923,7 @@ absl::Status Ring::ReceiveExactly(void* target, std::uint64_t size, const CallCo
     std::uint64_t received = 0;
     absl::Status status;
     for (;;) {
-      absl::StatusOr<std::span<const std::byte>> piece = transaction.NextPiece();
+      absl::StatusOr<std::span<const std::byte>> piece = transaction.NextPiece(context.deadline);
       if (!piece.ok()) {
         status = piece.status();
         break;
@@ -786,6 +937,13 @@ absl::Status Ring::ReceiveExactly(void* target, std::uint64_t size, const CallCo
       std::memcpy(out + received, piece->data(), piece->size());
       received += piece->size();
     }
+    if (TimedOut(status) && transaction.active()) {
+      // Keep our place: the bytes so far go with the transaction.
+      KeepPartial(context, PartialReceive{std::move(transaction),
+                                          std::string(reinterpret_cast<const char*>(out),
+                                                      static_cast<std::size_t>(received))});
+      return status;
+    }
     if (absl::IsAborted(status)) continue;  // cut short by its sender: next one
     if (!status.ok()) return status;
     if (received != size) return wrong_size(received);
@@ -793,14 +951,21 @@ absl::Status Ring::ReceiveExactly(void* target, std::uint64_t size, const CallCo
   }
 }
 
-Step Ring::TryNextChunk(ReceiveTransaction* transaction, absl::Status* result) {
+Step Ring::TryNextChunk(ReceiveTransaction* transaction, OwnerWatch& watch,
+                        absl::Status* result) {
+  watch.StartAttempt();
+  if (watch.orphaned()) {
+    *result = Corrupt("a streamed message's writer hold or chunk names a free process slot");
+    return Step::kDone;
+  }
   if (Cancelled(transaction->context_)) {
     *result = ClosedError();
     return Step::kDone;
   }
   const std::uint32_t owner = transaction->owner_;
   HeadFrame frame;
-  if (const Step step = LookAtHead(owner, &frame, result); step != Step::kDone || !result->ok()) {
+  if (const Step step = LookAtHead(owner, watch, &frame, result);
+      step != Step::kDone || !result->ok()) {
     return step;
   }
   const std::uint64_t head = frame.head;
@@ -812,6 +977,7 @@ Step Ring::TryNextChunk(ReceiveTransaction* transaction, absl::Status* result) {
       *result = StreamAbortedError();
       return Step::kDone;
     }
+    watch.Blocked(token::Owner(transaction->writer_token_));
     return Step::kBlocked;
   }
   const std::uint64_t observed = frame.observed;
@@ -870,6 +1036,11 @@ void ReceiveTransaction::ReleaseFrame() {
 }
 
 absl::StatusOr<std::span<const std::byte>> ReceiveTransaction::NextPiece() {
+  return NextPiece(context_.deadline);
+}
+
+absl::StatusOr<std::span<const std::byte>> ReceiveTransaction::NextPiece(
+    const Deadline& deadline) {
   if (ring_ == nullptr) return absl::InvalidArgumentError("no message is being received");
   for (;;) {
     if (frame_held_ && frame_offset_ < frame_bytes_) {
@@ -886,14 +1057,16 @@ absl::StatusOr<std::span<const std::byte>> ReceiveTransaction::NextPiece() {
       }
     }
     if (finished_) return std::span<const std::byte>();
-    // The rest of a stream: once a message has begun, its chunks are waited
-    // for without a deadline (the sender is actively writing them); a sender
-    // that dies or gives up aborts the stream instead.
+    // The rest of a stream, until the deadline. Between chunks this
+    // transaction holds no frame, only the stream's reader hold: a timeout
+    // leaves it as it is, and the next call carries on from here.
     Ring* ring = ring_;
+    OwnerWatch watch;
     absl::Status status = WaitLoop(
-        ring->control_->data, Deadline::Infinite(),
-        [&](absl::Status* result) { return ring->TryNextChunk(this, result); },
-        [ring] { ring->client_->PollPeers(); });
+        ring->control_->data, deadline,
+        [&](absl::Status* result) { return ring->TryNextChunk(this, watch, result); },
+        [&] { ring->PollFor(watch); });
+    if (absl::IsDeadlineExceeded(status) || absl::IsUnavailable(status)) return status;
     if (!status.ok()) {
       Abandon();
       return status;

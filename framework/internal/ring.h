@@ -24,6 +24,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <span>
 #include <string>
 
@@ -31,6 +32,7 @@
 #include "absl/status/statusor.h"
 #include "buffered_pipe/deadline.h"
 #include "buffered_pipe/internal/layout.h"
+#include "buffered_pipe/internal/owner_watch.h"
 #include "buffered_pipe/internal/segment.h"
 #include "buffered_pipe/internal/wait.h"
 
@@ -49,10 +51,16 @@ class RingClient {
   // table (slower than RingControl's totals, and exact where they may be
   // too high, see attachment.h).
   virtual std::uint32_t CountOpenEnds(const Ring& ring, bool senders) const = 0;
+  // Whether process slot `owner` is free (true for ids that name no slot).
+  // A claim or hold whose owner's slot is free can never be finished: see
+  // owner_watch.h.
+  virtual bool IsSlotFree(std::uint32_t owner) const = 0;
 
  protected:
   ~RingClient() = default;
 };
+
+class PartialReceiveSlot;
 
 // Per-call parameters.
 struct CallContext {
@@ -60,6 +68,9 @@ struct CallContext {
   // The calling end's "closed" flag: a blocked call returns Cancelled when it
   // becomes true. May be null.
   const std::atomic<bool>* closed = nullptr;
+  // Where the calling end keeps a streamed message that a whole-message
+  // receive stopped in the middle of (see Ring::ReceiveInto). May be null.
+  PartialReceiveSlot* partial = nullptr;
 };
 
 // Size of a message whose length is only known when it is committed.
@@ -127,15 +138,27 @@ class ReceiveTransaction {
 
   // The next contiguous piece of the message; an empty span at its end. The
   // piece stays valid until the next call. For a streamed message this may
-  // wait for the sender; it returns Aborted if the sender gave up or died
-  // mid-message (the partial message is then discarded), Cancelled if the
-  // end was closed.
+  // wait for the sender, until `deadline` (the one the message was begun
+  // with if none is given). Errors:
+  // - DeadlineExceeded / Unavailable (a non-blocking deadline): the rest has
+  //   not arrived in time. The transaction stays active and keeps its place
+  //   in the stream: call NextPiece again to resume (nothing is lost).
+  // - Aborted: the sender gave up or died mid-message; Cancelled: the end was
+  //   closed; DataLoss: corrupted memory. The message is then discarded and
+  //   the transaction is no longer active.
   absl::StatusOr<std::span<const std::byte>> NextPiece();
+  absl::StatusOr<std::span<const std::byte>> NextPiece(const Deadline& deadline);
+
+  // Forgets the transaction without touching shared memory: for a copy
+  // inherited by a forked child, whose holds belong to the parent.
+  void Forget() { ring_ = nullptr; }
 
   // Drops the rest of the message.
   void Abandon();
 
   bool active() const { return ring_ != nullptr; }
+  // Whether the message is streamed (chunks that may still be on their way).
+  bool streaming() const { return streaming_; }
 
  private:
   friend class Ring;
@@ -158,6 +181,52 @@ class ReceiveTransaction {
   std::uint64_t frame_bytes_ = 0;
   std::uint64_t frame_offset_ = 0;
   FrameKind kind_ = FrameKind::kSingle;
+};
+
+// A whole-message receive that timed out in the middle of a streamed
+// message: its transaction (which keeps the stream's reader hold, so no other
+// receiver can take the rest) and the bytes taken so far. The receiving end
+// owns one and hands it to every whole-message receive, so that its next
+// receive resumes the message. Used by one thread at a time.
+struct PartialReceive {
+  ReceiveTransaction transaction;
+  std::string bytes;
+  std::uint32_t pid = 0;  // the process that took it (a forked copy is not its owner)
+  bool active() const { return transaction.active(); }
+};
+
+// An end's place for its PartialReceive: at most one exists per end, as at
+// most one stream per ring is being read. Lock-free (an atomic pointer), so
+// that it is usable in a forked child whatever the parent's threads were
+// doing; a child's inherited copy is forgotten, never resumed or released
+// (the parent still owns the stream).
+//
+// Thread-safety: any thread may call any member; moving and destroying must
+// not race with other calls.
+class PartialReceiveSlot {
+ public:
+  PartialReceiveSlot() = default;
+  PartialReceiveSlot(const PartialReceiveSlot&) = delete;
+  PartialReceiveSlot& operator=(const PartialReceiveSlot&) = delete;
+  ~PartialReceiveSlot() { Clear(); }
+
+  // Whether a partial message waits here. seq_cst: read inside the parked
+  // re-check of a receive (see Ring::TryBeginReceive), paired with Keep().
+  bool occupied() const { return partial_.load(std::memory_order_seq_cst) != nullptr; }
+  // Takes the partial message out (null if none, or if it was inherited
+  // from a parent process, which is then forgotten).
+  std::unique_ptr<PartialReceive> Take();
+  // Puts a partial message back for the next receive. The caller then wakes
+  // the ring's parked receivers: one of them may be a receive of this very
+  // end, which must resume it rather than wait behind it.
+  void Keep(std::unique_ptr<PartialReceive> partial);
+  // Drops the partial message (the rest of its stream is discarded).
+  void Clear();
+  // Moves `other`'s partial message here (after Clear()).
+  void TakeFrom(PartialReceiveSlot& other);
+
+ private:
+  std::atomic<PartialReceive*> partial_{nullptr};
 };
 
 // A point-in-time view of a ring, for tools and tests.
@@ -198,10 +267,26 @@ class Ring {
   // Replaces `message` with the next message (a stream cut short by its
   // sender is skipped). DataLoss if a streamed message's size disagrees with
   // its announcement.
+  //
+  // A streamed message whose rest does not arrive by the deadline is not
+  // lost: ReceiveInto returns DeadlineExceeded (or Unavailable) and keeps the
+  // transaction and the bytes so far in `context.partial`; the next receive
+  // with the same slot resumes that message before anything else. (With no
+  // slot, the static pipe's case, whose records never stream, such a
+  // message is dropped.)
   absl::Status ReceiveInto(std::string& message, const CallContext& context);
   // Receives a message of exactly `size` bytes into `target`; a message of
-  // another size is dropped and reported as DataLoss.
+  // another size is dropped and reported as DataLoss. Resumes and keeps
+  // partial messages as ReceiveInto does.
   absl::Status ReceiveExactly(void* target, std::uint64_t size, const CallContext& context);
+  // Takes the next message for piecewise reading: the partial message kept
+  // in `context.partial` if there is one (its bytes so far then come
+  // first), else as BeginReceive.
+  absl::StatusOr<PartialReceive> BeginReceiveResuming(const CallContext& context);
+  // Keeps a streamed message cut short in `context.partial` for the next
+  // receive (or drops it if there is no slot) and wakes the receivers that
+  // may wait behind it.
+  void KeepPartial(const CallContext& context, PartialReceive message);
 
   // Resolves every claim and stream hold of `dead_owner` (see layout.h).
   void ResolveDeadOwner(std::uint32_t dead_owner);
@@ -242,8 +327,8 @@ class Ring {
   // One attempt to claim `blocks` blocks at the tail for `owner`.
   // `recount`: check open ends against the process table (AnyEndOpen).
   Step TryClaim(std::uint64_t blocks, std::uint32_t owner, std::uint64_t writer_token,
-                const CallContext& context, bool recount, std::uint64_t* position,
-                absl::Status* result);
+                const CallContext& context, bool recount, OwnerWatch& watch,
+                std::uint64_t* position, absl::Status* result);
   // Whether an end of the kind is open: the total, and with `recount` (a
   // caller that has waited a poll interval) the process table too.
   bool AnyEndOpen(bool senders, bool recount) const;
@@ -266,12 +351,19 @@ class Ring {
   // COMMITTED frame with a valid extent. Frames in between states are
   // handled here (head helped past a claimed frame, padding dropped) and
   // reported as kRetry; a frame being written as kBlocked.
-  Step LookAtHead(std::uint32_t owner, HeadFrame* frame, absl::Status* result);
+  Step LookAtHead(std::uint32_t owner, OwnerWatch& watch, HeadFrame* frame,
+                  absl::Status* result);
 
   // Receiving steps.
-  Step TryBeginReceive(const CallContext& context, bool recount, ReceiveTransaction* transaction,
-                       absl::Status* result);
-  Step TryNextChunk(ReceiveTransaction* transaction, absl::Status* result);
+  Step TryBeginReceive(const CallContext& context, bool recount, OwnerWatch& watch,
+                       ReceiveTransaction* transaction, absl::Status* result);
+  Step TryNextChunk(ReceiveTransaction* transaction, OwnerWatch& watch, absl::Status* result);
+  // The poll of a blocked call: dead peers, then the owner it waits for.
+  void PollFor(OwnerWatch& watch);
+  // Reads the rest of a streamed message into `message` (appending).
+  absl::Status ReadRest(ReceiveTransaction& transaction, std::string& message,
+                        const Deadline& deadline);
+
   // Claims the COMMITTED frame at `head` (stamp `observed`) for reading.
   bool ClaimForReading(std::uint64_t head, std::uint64_t observed, std::uint64_t blocks,
                        std::uint32_t owner);

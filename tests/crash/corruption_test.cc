@@ -252,14 +252,14 @@ TEST(CorruptionTest, AForkReservationTimeOutOfRangeCountsAsExpired) {
   }
 }
 
-// Not fixed (it needs a change of the receive contract, see pipe.h: "the
-// deadline bounds the wait for a message to begin"): once a receive has
-// taken the FIRST chunk of a streamed message, it waits for the rest
-// without a deadline, as long as the writer is alive. A sender that stalls
-// half way through a message (stopped, slow, waiting for this very
-// receiver, or a process that forged a writer hold) keeps recv_bytes_for()
-// past its deadline for as long as it likes.
-TEST(ReceiveDeadlineTest, DISABLED_IsHonouredWhileAStreamedMessageStalls) {
+// Fixed: once a receive had taken the FIRST chunk of a streamed message, it
+// waited for the rest without a deadline, as long as the writer was alive. A
+// sender that stalls half way through a message (stopped, slow, waiting for
+// this very receiver, or a process that forged a writer hold) kept
+// recv_bytes_for() past its deadline for as long as it liked. The deadline
+// now bounds the whole call; the end keeps its place in the stream
+// (tests/stream_deadline_test.cc).
+TEST(ReceiveDeadlineTest, IsHonouredWhileAStreamedMessageStalls) {
   absl::StatusOr<std::pair<PipeEnd, PipeEnd>> pipe = Pipe({.buffer_size = 256});
   ASSERT_TRUE(pipe.ok());
   absl::StatusOr<OutgoingMessage> outgoing = pipe->second.begin_send(1000);
@@ -268,11 +268,77 @@ TEST(ReceiveDeadlineTest, DISABLED_IsHonouredWhileAStreamedMessageStalls) {
   const Clock::time_point begin = Clock::now();
   absl::Status status;
   EXPECT_TRUE(ReturnsWithin(
-      1s, [&] { status = pipe->first.recv_bytes_for(50ms).status(); },
-      [&] { outgoing->abort(); }))
+      1s * ::buffered_pipe::testing::TimeScale(),
+      [&] { status = pipe->first.recv_bytes_for(50ms).status(); }, [&] { outgoing->abort(); }))
       << "recv_bytes_for(50 ms) returned only when the sender gave up, after "
       << std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - begin).count()
       << " ms";
+  EXPECT_TRUE(IsTimeout(status)) << status;
+}
+
+// A forged stream hold names a process slot nobody occupies (so no reap
+// will ever release it): a receive WITHOUT a deadline in the middle of that
+// stream, and one waiting behind the forged reader hold, return DataLoss
+// after a few polls instead of waiting for ever (owner_watch.h).
+TEST(CorruptionTest, AStreamHoldOfAFreeSlotIsDataLossNotAnEndlessWait) {
+  const std::string name = UniqueName("free-hold");
+  absl::StatusOr<std::pair<PipeEnd, PipeEnd>> pipe = CreateNamedPipe(name, {.buffer_size = 256});
+  ASSERT_TRUE(pipe.ok()) << pipe.status();
+  RawSegment raw(name);
+  ASSERT_TRUE(raw.ok());
+  const std::uint64_t writer = in::token::Make(7, 200);  // slot 200: free
+  const in::StreamHeader header{/*total_bytes=*/1000, writer};
+  std::byte payload[64] = {};
+  std::memcpy(payload, &header, sizeof(header));
+  raw.control().stream_writer.store(writer);
+  raw.ForgeFrameAtHead(in::FrameKind::kFirst, payload, sizeof(payload));
+
+  absl::Status status;
+  EXPECT_TRUE(ReturnsWithin(
+      2s * ::buffered_pipe::testing::TimeScale(),
+      [&] { status = pipe->first.recv_bytes().status(); },
+      [&] { raw.control().stream_writer.store(0); }))
+      << "recv_bytes() waits for ever for a writer that cannot exist";
+  EXPECT_TRUE(absl::IsDataLoss(status)) << status;
+
+  // A reader hold of a free slot: a receive behind it.
+  raw.control().stream_reader.store(in::token::Make(9, 201));
+  raw.ForgeFrameAtHead(in::FrameKind::kFirst, payload, sizeof(payload));
+  EXPECT_TRUE(ReturnsWithin(
+      2s * ::buffered_pipe::testing::TimeScale(),
+      [&] { status = pipe->first.recv_bytes().status(); },
+      [&] { raw.control().stream_reader.store(0); }))
+      << "recv_bytes() waits for ever behind a reader that cannot exist";
+  EXPECT_TRUE(absl::IsDataLoss(status)) << status;
+}
+
+// Fixed (a known limit until then): a stamp beyond the tail in the cell at
+// the tail was taken for "another sender is about to advance the tail" and
+// retried for ever by a send without a deadline.
+TEST(CorruptionTest, AStampBeyondTheTailIsDataLossForASend) {
+  const std::string name = UniqueName("beyond-tail");
+  absl::StatusOr<std::pair<PipeEnd, PipeEnd>> pipe = CreateNamedPipe(name, {.buffer_size = 256});
+  ASSERT_TRUE(pipe.ok()) << pipe.status();
+  RawSegment raw(name);
+  ASSERT_TRUE(raw.ok());
+  const std::uint64_t tail = raw.control().tail.load();
+  raw.cell(tail).stamp.store(in::stamp::Make(tail + 4 * 4, 0, in::CellState::kCommitted));
+  absl::Status status;
+  EXPECT_TRUE(ReturnsWithin(
+      2s * ::buffered_pipe::testing::TimeScale(),
+      [&] { status = pipe->second.send_bytes("x"); },
+      [&] { raw.cell(tail).stamp.store(0); }))
+      << "send_bytes() retries for ever on a stamp beyond the tail";
+  EXPECT_TRUE(absl::IsDataLoss(status)) << status;
+
+  // A claim at the tail by a free slot that never advances it.
+  raw.cell(tail).stamp.store(in::stamp::Make(tail, 202, in::CellState::kClaimed));
+  EXPECT_TRUE(ReturnsWithin(
+      2s * ::buffered_pipe::testing::TimeScale(),
+      [&] { status = pipe->second.send_bytes("x"); },
+      [&] { raw.cell(tail).stamp.store(0); }))
+      << "send_bytes() waits for ever for a claimer that cannot exist";
+  EXPECT_TRUE(absl::IsDataLoss(status)) << status;
 }
 
 }  // namespace

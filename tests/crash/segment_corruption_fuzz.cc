@@ -15,17 +15,8 @@
 // (ASan + UBSan under --config=fuzz and --config=asan); the process itself
 // never blocks for good.
 //
-// One known exception is worked around, not checked: a receive that has
-// taken the FIRST chunk of a streamed message waits for the rest without a
-// deadline (pipe.h: "the deadline bounds the wait for a message to begin"),
-// for as long as the stream's writer hold names a live process. The
-// program's own half-written stream, or a writer hold forged to name our
-// own process slot, makes that forever. A watchdog thread breaks such a
-// wait after the call's deadline + kUnstickAfter by doing what the writer's
-// death would (its claimed chunk at head becomes padding, its writer hold
-// is released) and counts it. The failing test is
-// ReceiveDeadlineTest.DISABLED_IsHonouredWhileAStreamedMessageStalls
-// (corruption_test.cc).
+// A watchdog thread aborts the process, naming the call, as soon as a call
+// overruns its deadline plus kSlack.
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -66,51 +57,15 @@ using Clock = std::chrono::steady_clock;
 // A call may overrun its deadline by this much (scheduling, the
 // dead-peer scan) before it counts as a hang.
 constexpr auto kSlack = std::chrono::seconds(2);
-constexpr auto kUnstickAfter = std::chrono::milliseconds(300);
 constexpr int kMaxOps = 48;
 
-// The watchdog of the known mid-stream wait (see the top of this file).
+// Aborts the process (printing which call) once the call in progress has
+// overrun its deadline by kSlack: a call that never returns is a failure
+// found at once, not left to libFuzzer's -timeout.
 struct Watchdog {
-  std::mutex mutex;
-  // The rings of the segment being fuzzed (null between programs).
-  in::RingControl* controls[in::kMaxRings] = {};
-  in::Cell* cells[in::kMaxRings] = {};
-  std::uint64_t block_counts[in::kMaxRings] = {};
   // Steady-clock nanoseconds after which the current call is stuck; 0: none.
   std::atomic<std::int64_t> stuck_after_ns{0};
-  std::atomic<std::uint64_t> unstuck{0};
-
-  // Does to the stalled stream what its writer's death would: the chunk it
-  // has claimed at head becomes padding and its writer hold is released.
-  void Unstick() {
-    std::lock_guard<std::mutex> lock(mutex);
-    for (std::uint32_t ring = 0; ring < in::kMaxRings; ++ring) {
-      if (controls[ring] == nullptr) continue;
-      bool acted = false;
-      const std::uint64_t head = controls[ring]->head.load();
-      in::Cell& cell = cells[ring][head & (block_counts[ring] - 1)];
-      const std::uint64_t stamp = cell.stamp.load();
-      if (in::stamp::Position(stamp) == head && in::stamp::State(stamp) == in::CellState::kClaimed) {
-        cell.extent.store(in::extent::Make(1, in::FrameKind::kSingle, 0));
-        cell.stamp.store(in::stamp::Make(head, 0, in::CellState::kPadding));
-        acted = true;
-      }
-      if (std::getenv("BPIPE_FUZZ_TRACE") != nullptr) {
-        std::fprintf(stderr, "stuck: ring %u head %llu tail %llu released %llu stamp@head pos %llu state %u owner %u extent %llx writer %llx reader %llx\n",
-                     ring, (unsigned long long)head, (unsigned long long)controls[ring]->tail.load(),
-                     (unsigned long long)controls[ring]->released.load(),
-                     (unsigned long long)in::stamp::Position(stamp), in::stamp::RawState(stamp), in::stamp::Owner(stamp),
-                     (unsigned long long)cell.extent.load(), (unsigned long long)controls[ring]->stream_writer.load(),
-                     (unsigned long long)controls[ring]->stream_reader.load());
-      }
-      if (controls[ring]->stream_writer.exchange(0) != 0) acted = true;
-      if (acted && unstuck.fetch_add(1) == 0) {
-        std::fprintf(stderr,
-                     "segment_corruption_fuzz: broke a receive stuck in a streamed message (known "
-                     "issue, see the top of the file); counting further ones silently\n");
-      }
-    }
-  }
+  std::atomic<const char*> what{nullptr};
 };
 
 Watchdog& GetWatchdog() {
@@ -120,7 +75,13 @@ Watchdog& GetWatchdog() {
       for (;;) {
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
         const std::int64_t after = created->stuck_after_ns.load();
-        if (after != 0 && Deadline::NowNanoseconds() >= after) created->Unstick();
+        if (after != 0 && Deadline::NowNanoseconds() >= after) {
+          std::fprintf(stderr, "segment_corruption_fuzz: %s is stuck past its deadline + %lld ms\n",
+                       created->what.load(),
+                       static_cast<long long>(
+                           std::chrono::duration_cast<std::chrono::milliseconds>(kSlack).count()));
+          std::abort();
+        }
       }
     }).detach();
     return created;
@@ -161,9 +122,10 @@ class Input {
 class Timed {
  public:
   Timed(const char* what, Clock::duration allowed) : what_(what), allowed_(allowed + kSlack) {
+    GetWatchdog().what.store(what);
     GetWatchdog().stuck_after_ns.store(
         Deadline::NowNanoseconds() +
-        std::chrono::duration_cast<std::chrono::nanoseconds>(allowed + kUnstickAfter).count());
+        std::chrono::duration_cast<std::chrono::nanoseconds>(allowed_).count());
   }
   ~Timed() {
     GetWatchdog().stuck_after_ns.store(0);
@@ -567,15 +529,6 @@ void RunProgram(Input& input) {
   Raw raw;
   const bool mapped = MapRaw(session.name, &raw);
   if (mapped) {
-    Watchdog& watchdog = GetWatchdog();
-    std::lock_guard<std::mutex> lock(watchdog.mutex);
-    for (std::uint32_t ring = 0; ring < raw.rings && ring < in::kMaxRings; ++ring) {
-      watchdog.controls[ring] = &raw.control(ring);
-      watchdog.cells[ring] = raw.cells(ring);
-      watchdog.block_counts[ring] = raw.geometry[ring].block_count;
-    }
-  }
-  if (mapped) {
     static const bool trace = std::getenv("BPIPE_FUZZ_TRACE") != nullptr;
     for (int op = 0; op < kMaxOps && !input.empty(); ++op) {
       const int code = input.Byte() % 13;
@@ -621,14 +574,6 @@ void RunProgram(Input& input) {
   }
   // Scribbled slots may look alive forever: remove the name ourselves.
   (void)RemoveNamedPipe(session.name);
-  {
-    Watchdog& watchdog = GetWatchdog();
-    std::lock_guard<std::mutex> lock(watchdog.mutex);
-    for (std::uint32_t ring = 0; ring < in::kMaxRings; ++ring) {
-      watchdog.controls[ring] = nullptr;
-      watchdog.cells[ring] = nullptr;
-    }
-  }
   UnmapRaw(&raw);
 }
 
