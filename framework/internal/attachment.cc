@@ -30,15 +30,41 @@ Registry& GetRegistry() {
   return *registry;
 }
 
+// The children of the forking thread just before fork() (see
+// ParentForkHandler); guarded by the registry lock, which is held across
+// fork().
+constexpr int kMaxChildrenTracked = 256;
+std::uint32_t children_before_fork[kMaxChildrenTracked];
+int children_before_fork_count = -1;
+
+// The pid of the child fork() has just made, or 0 if it cannot be told: the
+// newest child of this thread that was not its child before the fork.
+std::uint32_t ForkedChildPid() {
+  if (children_before_fork_count < 0) return 0;
+  std::uint32_t after[kMaxChildrenTracked];
+  const int count = ReadChildrenOfThisThread(after, kMaxChildrenTracked);
+  if (count <= 0) return 0;  // unreadable, or fork() failed and there are none
+  const std::uint32_t newest = after[count - 1];
+  for (int i = 0; i < children_before_fork_count; ++i) {
+    if (children_before_fork[i] == newest) return 0;  // fork() failed
+  }
+  return newest;
+}
+
 void PrepareForkHandler() {
   Registry& registry = GetRegistry();
   registry.mutex.lock();  // held across fork(); released in both processes
+  children_before_fork_count = registry.attachments.empty()
+                                   ? -1
+                                   : ReadChildrenOfThisThread(children_before_fork,
+                                                              kMaxChildrenTracked);
   for (Attachment* attachment : registry.attachments) attachment->PrepareFork();
 }
 
 void ParentForkHandler() {
   Registry& registry = GetRegistry();
-  for (Attachment* attachment : registry.attachments) attachment->ParentAfterFork();
+  const std::uint32_t child = registry.attachments.empty() ? 0 : ForkedChildPid();
+  for (Attachment* attachment : registry.attachments) attachment->ParentAfterFork(child);
   registry.mutex.unlock();
 }
 
@@ -428,7 +454,30 @@ void Attachment::PrepareFork() {
   if (child_slot_ == 0) ChangeTotalsByLocalCounts(/*add=*/false);
 }
 
-void Attachment::ParentAfterFork() { child_slot_ = 0; }
+void Attachment::ParentAfterFork(std::uint32_t child_pid) {
+  const std::uint32_t reserved = std::exchange(child_slot_, 0);
+  if (reserved == 0 || child_pid == 0) return;
+  // Hand the reservation to the child's own pid, so that a child that dies
+  // before it adopts the slot is found dead by the next poll (not when the
+  // reservation expires). Start time 0 first: while the state names the
+  // parent it means "check the pid only", and readers that then see the
+  // child's pid (acquire) see 0 or the child's start time, never the
+  // parent's.
+  ProcessSlot& slot = segment_.slot(reserved);
+  std::uint64_t expected = slot.state.load(std::memory_order_acquire);
+  if (slot_state::Tag(expected) == SlotTag::kReserved &&
+      slot_state::Pid(expected) == registered_pid_) {
+    slot.start_time.store(0, std::memory_order_relaxed);
+    // SYNC POINT WRITE: fails if the child has adopted the slot meanwhile.
+    slot.state.compare_exchange_strong(
+        expected, slot_state::Make(slot_state::Generation(expected), SlotTag::kReserved, child_pid),
+        std::memory_order_seq_cst);
+  }
+  if (slot_state::Pid(slot.state.load(std::memory_order_acquire)) == child_pid) {
+    // Relaxed: any reader checks the pid alone until it sees this value.
+    slot.start_time.store(ReadStartTime(child_pid), std::memory_order_relaxed);
+  }
+}
 
 void Attachment::ChildAfterFork() {
   const std::uint32_t reserved = child_slot_;
@@ -437,8 +486,9 @@ void Attachment::ChildAfterFork() {
   if (reserved != 0) {
     ProcessSlot& slot = segment_.slot(reserved);
     std::uint64_t observed = slot.state.load(std::memory_order_acquire);
+    // Under the parent's pid, or already handed to ours (ParentAfterFork).
     if (slot_state::Tag(observed) == SlotTag::kReserved &&
-        slot_state::Pid(observed) == registered_pid_) {
+        (slot_state::Pid(observed) == registered_pid_ || slot_state::Pid(observed) == me.pid)) {
       const std::uint32_t generation = slot_state::Generation(observed);
       if (slot.state.compare_exchange_strong(
               observed, slot_state::Make(generation, SlotTag::kClaiming, me.pid),

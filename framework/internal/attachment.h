@@ -80,6 +80,7 @@ class Attachment final : public RingClient {
   std::uint32_t owner() const override { return owner_.load(std::memory_order_relaxed); }
   void PollPeers() override;
   std::uint32_t CountOpenEnds(const Ring& ring, bool senders) const override;
+  bool IsSlotFree(std::uint32_t owner) const override;
 
   const Segment& segment() const { return segment_; }
   Ring& ring(std::uint32_t index) const { return *rings_[index]; }
@@ -103,7 +104,8 @@ class Attachment final : public RingClient {
 
   // Fork handlers (called by the process-wide registry, under its lock).
   void PrepareFork();
-  void ParentAfterFork();
+  // `child_pid`: the new child, or 0 if it could not be told.
+  void ParentAfterFork(std::uint32_t child_pid);
   void ChildAfterFork();
 
  private:

@@ -104,4 +104,41 @@ bool IsProcessAlive(std::uint32_t pid, std::uint64_t start_time) {
 
 std::uint64_t ReadStartTime(std::uint32_t pid) { return ReadStat(pid).start_time; }
 
+int ReadChildrenOfThisThread(std::uint32_t* pids, int capacity) {
+  const int descriptor = open("/proc/thread-self/children", O_RDONLY | O_CLOEXEC);
+  if (descriptor < 0) return -1;
+  int count = 0;
+  std::uint64_t value = 0;
+  bool in_number = false;
+  bool overflow = false;
+  char buffer[512];
+  for (;;) {
+    const ssize_t size = read(descriptor, buffer, sizeof(buffer));
+    if (size < 0 && errno == EINTR) continue;
+    if (size <= 0) break;
+    for (ssize_t i = 0; i < size; ++i) {
+      const char c = buffer[i];
+      if (c >= '0' && c <= '9') {
+        value = value * 10 + static_cast<std::uint64_t>(c - '0');
+        in_number = true;
+        continue;
+      }
+      if (in_number) {
+        if (count < capacity) pids[count] = static_cast<std::uint32_t>(value);
+        else overflow = true;
+        ++count;
+      }
+      value = 0;
+      in_number = false;
+    }
+  }
+  close(descriptor);
+  if (in_number) {
+    if (count < capacity) pids[count] = static_cast<std::uint32_t>(value);
+    else overflow = true;
+    ++count;
+  }
+  return overflow ? -1 : count;
+}
+
 }  // namespace buffered_pipe::internal

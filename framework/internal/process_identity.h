@@ -32,6 +32,13 @@ bool IsProcessAlive(std::uint32_t pid, std::uint64_t start_time);
 // Reads the start time of `pid`; 0 if it does not exist.
 std::uint64_t ReadStartTime(std::uint32_t pid);
 
+// The children the calling thread has made and not yet reaped, oldest
+// first, from /proc/thread-self/children (the kernel appends each new child
+// at the end). Stores at most `capacity` pids and returns how many there
+// are, or -1 if the file cannot be read (kernels without
+// CONFIG_PROC_CHILDREN) or holds more than `capacity`. Allocates nothing.
+int ReadChildrenOfThisThread(std::uint32_t* pids, int capacity);
+
 }  // namespace buffered_pipe::internal
 
 #endif  // BUFFERED_PIPE_INTERNAL_PROCESS_IDENTITY_H_

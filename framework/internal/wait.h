@@ -38,7 +38,7 @@ namespace buffered_pipe::internal {
 inline constexpr int kSpinRounds = 256;
 inline constexpr int kYieldRounds = 32;
 // How often a parked waiter looks for dead peers.
-inline constexpr std::int64_t kPollIntervalNs = 100'000'000;
+inline constexpr std::int64_t kPollIntervalNs = 50'000'000;
 // How long a waiter sleeps when a peer is in the middle of a step (for
 // example between claiming a frame and advancing the tail): such a peer is
 // either preempted or dead, and will be found by the poll if dead.
