@@ -294,8 +294,13 @@ bool IsSlotOccupantAlive(const ProcessSlot& slot) {
     case SlotTag::kFree:
       return false;
     case SlotTag::kClaiming:
+      // The start time is written just after the claim (0 until then: the
+      // pid alone is checked).
+      return IsProcessAlive(pid, start_time);
     case SlotTag::kReaping:
-      return IsProcessAlive(pid, 0);
+      // Relaxed: written by the reaper after its claim, published by
+      // nothing; a stale 0 only weakens the check to the pid.
+      return IsProcessAlive(pid, slot.reaper_start_time.load(std::memory_order_relaxed));
     case SlotTag::kAlive:
       return IsProcessAlive(pid, start_time);
     case SlotTag::kReserved: {
@@ -330,6 +335,7 @@ bool Attachment::Reap(std::uint32_t slot_owner, std::uint64_t observed_state) {
           std::memory_order_seq_cst)) {
     return false;
   }
+  slot.reaper_start_time.store(CurrentProcess().start_time, std::memory_order_relaxed);
   for (std::uint32_t ring = 0; ring < segment_.spec().ring_count; ++ring) {
     rings_[ring]->ResolveDeadOwner(slot_owner);
   }
@@ -342,6 +348,7 @@ bool Attachment::Reap(std::uint32_t slot_owner, std::uint64_t observed_state) {
   }
   slot.start_time.store(0, std::memory_order_relaxed);
   slot.reserved_at_ns.store(0, std::memory_order_relaxed);
+  slot.reaper_start_time.store(0, std::memory_order_relaxed);
   // The claims are resolved: the slot (and its owner id) may be reused.
   slot.state.store(slot_state::Make(generation, SlotTag::kFree, 0), std::memory_order_seq_cst);
   for (std::uint32_t ring = 0; ring < segment_.spec().ring_count; ++ring) rings_[ring]->WakeAll();
@@ -490,6 +497,10 @@ void Attachment::ChildAfterFork() {
     if (slot_state::Tag(observed) == SlotTag::kReserved &&
         (slot_state::Pid(observed) == registered_pid_ || slot_state::Pid(observed) == me.pid)) {
       const std::uint32_t generation = slot_state::Generation(observed);
+      // Start time 0 ("pid only") before CLAIMING names our pid: the field
+      // may still hold the parent's start time, which with our pid would
+      // read as "dead".
+      slot.start_time.store(0, std::memory_order_relaxed);
       if (slot.state.compare_exchange_strong(
               observed, slot_state::Make(generation, SlotTag::kClaiming, me.pid),
               std::memory_order_seq_cst)) {

@@ -169,7 +169,7 @@ inline constexpr std::size_t kPageSize = 4096;
 // "BPIPESEG" in little-endian byte order.
 inline constexpr std::uint64_t kSegmentMagic = 0x4745534550495042ULL;
 // Bump on any change to anything in this file.
-inline constexpr std::uint32_t kLayoutVersion = 1;
+inline constexpr std::uint32_t kLayoutVersion = 2;
 
 inline constexpr std::uint32_t kMaxRings = 2;
 // Owner ids are 8 bits in a stamp; 0 means "no owner", so slots are 1..255.
@@ -314,7 +314,7 @@ static_assert(sizeof(RingControl) == 6 * kCacheLineSize);
 
 enum class SlotTag : std::uint32_t {
   kFree = 0,
-  kClaiming = 1,  // being taken by `pid`; start time may not be written yet
+  kClaiming = 1,  // being taken by `pid`; start time may not be written yet (0)
   kReserved = 2,  // taken by parent `pid` for a child being forked
   kAlive = 3,
   kReaping = 4,   // `pid` is resolving the claims of the dead occupant
@@ -343,6 +343,11 @@ struct alignas(kCacheLineSize) ProcessSlot {
   // Ends open in this process, per ring.
   std::atomic<std::uint32_t> senders[kMaxRings];
   std::atomic<std::uint32_t> receivers[kMaxRings];
+  // REAPING: start time of the reaping process `pid` (0 until written: then
+  // its pid alone is checked). Without it, a reaper killed mid-reap whose pid
+  // is reused by an unrelated process would look alive for ever, and the
+  // name could never be found stale.
+  std::atomic<std::uint64_t> reaper_start_time;
 };
 static_assert(sizeof(ProcessSlot) == kCacheLineSize);
 

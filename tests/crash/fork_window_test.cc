@@ -28,6 +28,7 @@
 
 #include "buffered_pipe/internal/attachment.h"
 #include "buffered_pipe/internal/layout.h"
+#include "buffered_pipe/internal/process_identity.h"
 #include "buffered_pipe/pipe.h"
 #include "buffered_pipe/status.h"
 #include "gtest/gtest.h"
@@ -57,6 +58,29 @@ TEST(ForkWindowTest, AReservationWhoseTimeIsNotYetWrittenBelongsToALiveParent) {
   // Once the parent is gone, so is the reservation.
   slot.state.store(in::slot_state::Make(1, in::SlotTag::kReserved, 0x7FFFFFF0));
   EXPECT_FALSE(in::IsSlotOccupantAlive(slot));
+}
+
+// Fixed (issue 9, the double kill of the long crash campaign): a reaper
+// killed while REAPING left its pid in the slot, checked without a start
+// time; once the pid was reused (pid_max is 32768 here) the slot looked alive
+// for ever and the name could never be found stale. The reaper's start time
+// is now recorded and checked, and so is a CLAIMING process's.
+TEST(SlotLivenessTest, AReaperOrClaimerWhosePidWasReusedIsDead) {
+  const std::uint32_t live_pid = static_cast<std::uint32_t>(getpid());
+  const std::uint64_t live_start = in::ReadStartTime(live_pid);
+  ASSERT_NE(live_start, 0u);
+  auto owned = std::make_unique<in::ProcessSlot>();  // heap: over-aligned type
+  in::ProcessSlot& slot = *owned;
+  slot.state.store(in::slot_state::Make(1, in::SlotTag::kReaping, live_pid));
+  slot.reaper_start_time.store(live_start);
+  EXPECT_TRUE(in::IsSlotOccupantAlive(slot));
+  slot.reaper_start_time.store(live_start + 12345);  // the pid is another process's now
+  EXPECT_FALSE(in::IsSlotOccupantAlive(slot));
+  slot.state.store(in::slot_state::Make(1, in::SlotTag::kClaiming, live_pid));
+  slot.start_time.store(live_start + 12345);
+  EXPECT_FALSE(in::IsSlotOccupantAlive(slot));
+  slot.start_time.store(0);  // not yet written: the pid alone
+  EXPECT_TRUE(in::IsSlotOccupantAlive(slot));
 }
 
 TEST(ForkWindowTest, AChildKilledBeforeForkReturnsIsFoundDeadWithinASecond) {
