@@ -39,7 +39,9 @@ std::chrono::milliseconds Elapsed(Clock::time_point since) {
 TEST(StreamDeadlineTest, AReceiveReturnsByItsDeadlineWhileTheSenderIsStoppedAndResumesAfter) {
   absl::StatusOr<std::pair<PipeEnd, PipeEnd>> pipe = Pipe({.buffer_size = kRing});
   ASSERT_TRUE(pipe.ok()) << pipe.status();
-  auto& [receiver, sender] = *pipe;
+  // Named references, not a structured binding: clang 14 cannot capture one.
+  PipeEnd& receiver = pipe->first;
+  PipeEnd& sender = pipe->second;
   const std::string big = MakeMessage(1, 0, 256 * 1024);
   const std::string after = MakeMessage(1, 1, 100);
   const pid_t child = ForkChild([&] {
@@ -94,7 +96,9 @@ TEST(StreamDeadlineTest, AReceiveReturnsByItsDeadlineWhileTheSenderIsStoppedAndR
 TEST(StreamDeadlineTest, ATimedOutRecvBytesIsResumedByTheNextReceiveOfTheEnd) {
   absl::StatusOr<std::pair<PipeEnd, PipeEnd>> pipe = Pipe({.buffer_size = kRing});
   ASSERT_TRUE(pipe.ok()) << pipe.status();
-  auto& [receiver, sender] = *pipe;
+  // Named references, not a structured binding: clang 14 cannot capture one.
+  PipeEnd& receiver = pipe->first;
+  PipeEnd& sender = pipe->second;
   const std::string big = MakeMessage(2, 0, 200 * 1024);
   const std::string after = MakeMessage(2, 1, 10);
   const pid_t child = ForkChild([&] {
@@ -139,7 +143,9 @@ TEST(StreamDeadlineTest, ATimedOutRecvBytesIsResumedByTheNextReceiveOfTheEnd) {
 TEST(StreamDeadlineTest, AnotherThreadOfTheEndResumesTheMessage) {
   absl::StatusOr<std::pair<PipeEnd, PipeEnd>> pipe = Pipe({.buffer_size = kRing});
   ASSERT_TRUE(pipe.ok()) << pipe.status();
-  auto& [receiver, sender] = *pipe;
+  // Named references, not a structured binding: clang 14 cannot capture one.
+  PipeEnd& receiver = pipe->first;
+  PipeEnd& sender = pipe->second;
   const std::string big = MakeMessage(3, 0, 64 * 1024);
   absl::StatusOr<OutgoingMessage> out = sender.begin_send(big.size());
   ASSERT_TRUE(out.ok()) << out.status();
@@ -177,7 +183,9 @@ TEST(StreamDeadlineTest, AnotherThreadOfTheEndResumesTheMessage) {
 TEST(StreamDeadlineTest, ATypedReceiveResumesAStreamedValue) {
   absl::StatusOr<std::pair<PipeEnd, PipeEnd>> pipe = Pipe({.buffer_size = kRing});
   ASSERT_TRUE(pipe.ok()) << pipe.status();
-  auto& [receiver, sender] = *pipe;
+  // Named references, not a structured binding: clang 14 cannot capture one.
+  PipeEnd& receiver = pipe->first;
+  PipeEnd& sender = pipe->second;
   std::vector<std::uint32_t> value(20000);
   for (std::size_t i = 0; i < value.size(); ++i) value[i] = static_cast<std::uint32_t>(i * 7919);
   absl::StatusOr<std::string> encoded = EncodeValue(value);
@@ -208,7 +216,9 @@ TEST(StreamDeadlineTest, ClosingTheEndDropsItsPartialMessage) {
   const std::string name = ::buffered_pipe::testing::UniqueName("partial-close");
   absl::StatusOr<std::pair<PipeEnd, PipeEnd>> pipe = CreateNamedPipe(name, {.buffer_size = kRing});
   ASSERT_TRUE(pipe.ok()) << pipe.status();
-  auto& [receiver, sender] = *pipe;
+  // Named references, not a structured binding: clang 14 cannot capture one.
+  PipeEnd& receiver = pipe->first;
+  PipeEnd& sender = pipe->second;
   absl::StatusOr<PipeEnd> other = OpenNamedPipe(name, kReceivingSide);
   ASSERT_TRUE(other.ok()) << other.status();
   const std::string big = MakeMessage(4, 0, 64 * 1024);

@@ -493,9 +493,11 @@ void Attachment::ChildAfterFork() {
   if (reserved != 0) {
     ProcessSlot& slot = segment_.slot(reserved);
     std::uint64_t observed = slot.state.load(std::memory_order_acquire);
-    // Under the parent's pid, or already handed to ours (ParentAfterFork).
-    if (slot_state::Tag(observed) == SlotTag::kReserved &&
-        (slot_state::Pid(observed) == registered_pid_ || slot_state::Pid(observed) == me.pid)) {
+    // Under the parent's pid, or already handed to ours (ParentAfterFork,
+    // which runs at the same time in the parent: a CAS lost to its hand-over
+    // is tried again with the state it left).
+    while (slot_state::Tag(observed) == SlotTag::kReserved &&
+           (slot_state::Pid(observed) == registered_pid_ || slot_state::Pid(observed) == me.pid)) {
       const std::uint32_t generation = slot_state::Generation(observed);
       // Start time 0 ("pid only") before CLAIMING names our pid: the field
       // may still hold the parent's start time, which with our pid would
