@@ -139,6 +139,11 @@ class TypedEnd {
   absl::StatusOr<Received> try_recv() { return recv_until(Deadline::NonBlocking()); }
 
   // As PipeEnd::close / register_process.
+  // Meeting a peer, as PipeEnd::peers / wait_for_peer (pipe.h).
+  PeerCount peers() const { return end_.peers(); }
+  absl::Status wait_for_peer(const Deadline& deadline = Deadline::Infinite()) {
+    return end_.wait_for_peer(deadline);
+  }
   absl::Status close() { return end_.close(); }
   absl::Status register_process() { return end_.register_process(); }
 

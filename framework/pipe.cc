@@ -22,6 +22,11 @@ absl::StatusOr<internal::SegmentSpec> GenericSpec(const PipeOptions& options) {
 
 }  // namespace
 
+internal::NamedCreation pipe_internal::ToNamedCreation(const NamedPipeOptions& named) {
+  return internal::NamedCreation{named.mode, named.remove_when_unused, named.replace_stale,
+                                 named.trusted_owner.policy};
+}
+
 absl::StatusOr<std::pair<PipeEnd, PipeEnd>> PipeEnd::PairOf(
     absl::StatusOr<std::shared_ptr<internal::Attachment>> attachment) {
   if (!attachment.ok()) return attachment.status();
@@ -44,12 +49,13 @@ absl::StatusOr<std::pair<PipeEnd, PipeEnd>> CreateNamedPipe(const std::string& n
   absl::StatusOr<internal::SegmentSpec> spec = GenericSpec(options);
   if (!spec.ok()) return spec.status();
   return PipeEnd::PairOf(internal::CreateNamedAttachment(
-      name, *spec, internal::NamedCreation{named.mode, named.remove_when_unused, named.replace_stale}));
+      name, *spec, pipe_internal::ToNamedCreation(named)));
 }
 
-absl::StatusOr<PipeEnd> OpenNamedPipe(const std::string& name, Side side) {
-  absl::StatusOr<std::shared_ptr<internal::Attachment>> attachment =
-      internal::OpenNamedAttachment(name, internal::SegmentKind::kGeneric);
+absl::StatusOr<PipeEnd> OpenNamedPipe(const std::string& name, Side side,
+                                      const OpenOptions& options) {
+  absl::StatusOr<std::shared_ptr<internal::Attachment>> attachment = internal::OpenNamedAttachment(
+      name, internal::SegmentKind::kGeneric, {}, options.trusted_owner.policy);
   if (!attachment.ok()) return attachment.status();
   const std::uint32_t rings = (*attachment)->ring_count();
   absl::StatusOr<internal::Endpoint> endpoint = internal::Endpoint::Open(
@@ -61,7 +67,9 @@ absl::StatusOr<PipeEnd> OpenNamedPipe(const std::string& name, Side side) {
 absl::Status RemoveNamedPipe(const std::string& name) { return internal::RemoveSegmentName(name); }
 
 std::uint64_t PipeEnd::buffer_size() const {
-  absl::StatusOr<internal::Ring*> ring = endpoint_.SendRing();
+  // Both rings of a duplex pipe have the same size.
+  absl::StatusOr<internal::Ring*> ring =
+      endpoint_.can_send() ? endpoint_.SendRing() : endpoint_.ReceiveRing();
   if (!ring.ok()) return 0;
   return (*ring)->spec().block_count * (*ring)->spec().block_size;
 }
@@ -187,7 +195,7 @@ absl::StatusOr<std::pair<PipeEnd, PipeEnd>> PipeEnd::MakeTypedPipe(
   if (name == nullptr) return PairOf(internal::CreateAnonymousAttachment(*spec));
   return PairOf(internal::CreateNamedAttachment(
       *name, *spec,
-      internal::NamedCreation{named.mode, named.remove_when_unused, named.replace_stale}));
+      pipe_internal::ToNamedCreation(named)));
 }
 
 absl::StatusOr<PipeEnd> PipeEnd::OpenTypedNamedPipe(const std::string& name, Side side,

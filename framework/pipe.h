@@ -42,9 +42,16 @@
 //   message in progress is never delivered.
 // - fork() and exec(): a child made by fork() holds copies of every end
 //   (registered before fork() returns); it closes them by closing or
-//   destroying them, or by exiting. A child that calls exec() instead keeps
-//   counting as a holder of those ends until it exits: close them before
-//   exec(), or start programs with posix_spawn (which runs no fork handlers).
+//   destroying them, by exiting, or by calling exec() (the new program has
+//   none of the mappings: survivors notice at their next poll, within about
+//   50 ms, where /proc/<pid>/map_files is readable to them, i.e. same user
+//   or root; otherwise at its exit). posix_spawn runs no fork handlers: its
+//   child never counts.
+// - Processes: each pipe has 255 process slots. A process that cannot get
+//   one (more processes attached, or a forked child when the table was
+//   full) gets ResourceExhausted from its calls on the ends (each call tries
+//   again to get a slot); its ends never count, so nothing it does changes
+//   what other processes see.
 // - Memory: an anonymous pipe's memory goes away with its last mapping. A
 //   named pipe (CreateNamedPipe) is a file in /dev/shm, created exclusively,
 //   mode 0600 by default; unless remove_when_unused is false, the last
@@ -63,6 +70,13 @@
 #ifndef BUFFERED_PIPE_PIPE_H_
 #define BUFFERED_PIPE_PIPE_H_
 
+// Bazel 4.2.3 cannot pass a language standard on to the targets that depend
+// on a library, so a consumer sets it itself; say which flag, not why
+// <span> or concepts fail.
+#if __cplusplus < 202002L
+#error "buffered_pipe needs C++20: compile with -std=c++20 (Bazel: build --cxxopt=-std=c++20 in .bazelrc)"
+#endif
+
 #include <sys/types.h>
 
 #include <chrono>
@@ -76,16 +90,40 @@
 #include "absl/status/statusor.h"
 #include "buffered_pipe/deadline.h"
 #include "buffered_pipe/internal/endpoint.h"
+#include "buffered_pipe/internal/factory.h"
 #include "buffered_pipe/message.h"
 
 namespace buffered_pipe {
 
 struct PipeOptions {
-  // Bytes of ring, at least 64 and at most 2^36; rounded up to a power of two.
+  // Bytes of ring, at most 2^36; rounded up to a power of two of at least
+  // 64 (one block): the seed's 2, 3, 5, 16 or 20 all become 64.
   std::uint64_t buffer_size = 64 * 1024;
   // false: (receiving end, sending end); true: two ends that both send and
   // receive, each with its own ring of buffer_size bytes.
   bool duplex = false;
+};
+
+// Whose /dev/shm file a named pipe may be, for this process to open it or
+// reclaim its stale name. /dev/shm is writable by every local user: any of
+// them can create a name first ("squat" it), then read what a service's
+// clients send to it or feed them forged messages. By default only files of
+// the caller's own user or of root are trusted (a 0666 pipe made by a root
+// service still serves other users); another owner is PermissionDenied.
+struct TrustedOwner {
+  static TrustedOwner SelfOrRoot() { return TrustedOwner{}; }
+  // That user's files too (besides the caller's and root's).
+  static TrustedOwner User(uid_t uid) {
+    return TrustedOwner{{internal::OwnerPolicy::Kind::kUser, uid}};
+  }
+  // Any owner: only where every local user is trusted.
+  static TrustedOwner Any() { return TrustedOwner{{internal::OwnerPolicy::Kind::kAny, 0}}; }
+  internal::OwnerPolicy policy = {};
+};
+
+// How OpenNamedPipe / OpenNamedStaticPipe open a name.
+struct OpenOptions {
+  TrustedOwner trusted_owner = TrustedOwner::SelfOrRoot();
 };
 
 struct NamedPipeOptions {
@@ -94,15 +132,25 @@ struct NamedPipeOptions {
   // The last process to close its ends removes the name.
   bool remove_when_unused = true;
   // If the name exists but every process that used it is dead, remove it and
-  // create the pipe afresh (instead of AlreadyExists).
+  // create the pipe afresh (instead of AlreadyExists). A stale name whose
+  // file another user owns (see TrustedOwner) is PermissionDenied.
   bool replace_stale = true;
+  TrustedOwner trusted_owner = TrustedOwner::SelfOrRoot();
 };
+
+namespace pipe_internal {
+// The creation rules of `named`, for every kind of pipe (pipe.cc).
+internal::NamedCreation ToNamedCreation(const NamedPipeOptions& named);
+}  // namespace pipe_internal
 
 // Which end of a named pipe to open: the first or second element of the
 // pair CreateNamedPipe returned.
 enum class Side { kFirst = 0, kSecond = 1 };
 inline constexpr Side kReceivingSide = Side::kFirst;  // of a simplex pipe
 inline constexpr Side kSendingSide = Side::kSecond;   // of a simplex pipe
+
+// How many ends of the other kind a pipe end has: see PipeEnd::peers().
+using PeerCount = internal::PeerCount;
 
 class PipeEnd {
  public:
@@ -117,7 +165,8 @@ class PipeEnd {
   bool is_open() const { return endpoint_.is_open(); }
   bool can_send() const { return endpoint_.can_send(); }
   bool can_recv() const { return endpoint_.can_receive(); }
-  // Bytes of ring this end sends into (0 for a receive-only or empty end).
+  // Bytes of ring this end sends into or receives from, after rounding (0
+  // for an empty or closed end).
   std::uint64_t buffer_size() const;
 
   // --- Sending: blocks while the pipe is full.
@@ -152,8 +201,13 @@ class PipeEnd {
   absl::Status recv_bytes_into(std::string& message,
                                const Deadline& deadline = Deadline::Infinite());
   // A message of exactly `message.size()` bytes, straight into `message` (no
-  // allocation at all). A message of another size is DataLoss and is
-  // consumed: use it where every message has one known size.
+  // allocation at all). The rule for fixed-size buffers, the same on the
+  // static pipe: a buffer that cannot fit any message the pipe can carry is
+  // InvalidArgument before anything is taken (never the case here: any size
+  // is possible); a message taken that is not of the buffer's size is
+  // DataLoss and is consumed, like a message a codec cannot decode (leaving
+  // it would make every later call fail on it). Use it where every message
+  // has one known size.
   absl::Status recv_bytes_into(std::span<std::byte> message,
                                const Deadline& deadline = Deadline::Infinite());
 
@@ -161,6 +215,31 @@ class PipeEnd {
   absl::StatusOr<OutgoingMessage> begin_send(std::uint64_t size,
                                              const Deadline& deadline = Deadline::Infinite());
   absl::StatusOr<IncomingMessage> begin_recv(const Deadline& deadline = Deadline::Infinite());
+
+  // --- Meeting a peer (named pipes whose two sides start in any order).
+  // End of stream means "no sending end is open now", and a broken pipe
+  // "no receiving end is open now": a receiver that opens a persistent
+  // named pipe before any sender has opened it would get end of stream at
+  // once. Such a first receiver (or first sender) waits for its peer first:
+  //
+  //   auto receiver = buffered_pipe::OpenNamedPipe("orders", kReceivingSide);
+  //   if (auto s = receiver->wait_for_peer(std::chrono::seconds(30)); !s.ok()) ...
+  //
+  // The ends of the other kind open now, in every process: sending ends of
+  // the ring this end receives from, receiving ends of the ring it sends on
+  // (0 for a direction this end does not use). After a crash a count may be
+  // high until survivors poll (a dead process's ends are taken out then).
+  PeerCount peers() const { return endpoint_.Peers(); }
+  // Blocks (without spinning: it sleeps until an end opens) until every
+  // direction this end uses has a peer: a sending end to receive from, a
+  // receiving end to send to. Errors: DeadlineExceeded, Unavailable (try),
+  // Cancelled (this end was closed).
+  absl::Status wait_for_peer(const Deadline& deadline = Deadline::Infinite()) {
+    return endpoint_.WaitForPeer(deadline);
+  }
+  absl::Status wait_for_peer(Deadline::Clock::duration timeout) {
+    return wait_for_peer(Deadline::After(timeout));
+  }
 
   // Closes this end (idempotent; also done by the destructor). Callers
   // blocked on it return Cancelled; further calls return Cancelled.
@@ -176,7 +255,8 @@ class PipeEnd {
   friend absl::StatusOr<std::pair<PipeEnd, PipeEnd>> Pipe(const PipeOptions& options);
   friend absl::StatusOr<std::pair<PipeEnd, PipeEnd>> CreateNamedPipe(
       const std::string& name, const PipeOptions& options, const NamedPipeOptions& named);
-  friend absl::StatusOr<PipeEnd> OpenNamedPipe(const std::string& name, Side side);
+  friend absl::StatusOr<PipeEnd> OpenNamedPipe(const std::string& name, Side side,
+                                               const OpenOptions& options);
   explicit PipeEnd(internal::Endpoint endpoint) : endpoint_(std::move(endpoint)) {}
   static absl::StatusOr<std::pair<PipeEnd, PipeEnd>> PairOf(
       absl::StatusOr<std::shared_ptr<internal::Attachment>> attachment);
@@ -297,10 +377,13 @@ absl::StatusOr<std::pair<PipeEnd, PipeEnd>> CreateNamedPipe(
     const std::string& name, const PipeOptions& options = {},
     const NamedPipeOptions& named = {});
 
-// Opens one end of a named generic pipe. Errors: NotFound, PermissionDenied,
+// Opens one end of a named generic pipe. Errors: NotFound, PermissionDenied
+// (no access, or a file of an owner `options.trusted_owner` does not trust),
 // InvalidArgument (not a generic pipe, other layout version), DataLoss
 // (inconsistent segment), ResourceExhausted (255 processes attached).
-absl::StatusOr<PipeEnd> OpenNamedPipe(const std::string& name, Side side);
+// The peer may not be there yet: see PipeEnd::wait_for_peer.
+absl::StatusOr<PipeEnd> OpenNamedPipe(const std::string& name, Side side,
+                                      const OpenOptions& options = {});
 
 // Removes a pipe's name (processes that have it open keep using it).
 // NotFound if there is no such name.

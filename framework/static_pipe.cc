@@ -94,12 +94,13 @@ absl::StatusOr<std::pair<StaticPipeEnd, StaticPipeEnd>> CreateNamedStaticPipe(
   if (!spec.ok()) return spec.status();
   return StaticPipeEnd::PairOf(internal::CreateNamedAttachment(
       name, *spec,
-      internal::NamedCreation{named.mode, named.remove_when_unused, named.replace_stale}));
+      pipe_internal::ToNamedCreation(named)));
 }
 
-absl::StatusOr<StaticPipeEnd> OpenNamedStaticPipe(const std::string& name, Side side) {
-  absl::StatusOr<std::shared_ptr<internal::Attachment>> attachment =
-      internal::OpenNamedAttachment(name, internal::SegmentKind::kStatic);
+absl::StatusOr<StaticPipeEnd> OpenNamedStaticPipe(const std::string& name, Side side,
+                                                  const OpenOptions& options) {
+  absl::StatusOr<std::shared_ptr<internal::Attachment>> attachment = internal::OpenNamedAttachment(
+      name, internal::SegmentKind::kStatic, {}, options.trusted_owner.policy);
   if (!attachment.ok()) return attachment.status();
   const std::uint32_t rings = (*attachment)->ring_count();
   absl::StatusOr<internal::Endpoint> endpoint = internal::Endpoint::Open(

@@ -80,6 +80,13 @@
 #ifndef BUFFERED_PIPE_STATIC_PIPE_H_
 #define BUFFERED_PIPE_STATIC_PIPE_H_
 
+// Bazel 4.2.3 cannot pass a language standard on to the targets that depend
+// on a library, so a consumer sets it itself; say which flag, not why
+// <span> or concepts fail.
+#if __cplusplus < 202002L
+#error "buffered_pipe needs C++20: compile with -std=c++20 (Bazel: build --cxxopt=-std=c++20 in .bazelrc)"
+#endif
+
 #include <algorithm>
 #include <array>
 #include <bit>
@@ -121,8 +128,8 @@ struct StaticPipeOptions {
 // An outgoing record written in place: a slot of the pipe, claimed for the
 // caller until commit() publishes it or abort() (or the destructor)
 // withdraws it. A withdrawn record is never delivered; its slot is free
-// again for the next send.
-class OutgoingRecord {
+// again for the next send. [[nodiscard]]: dropping one at once withdraws it.
+class [[nodiscard]] OutgoingRecord {
  public:
   OutgoingRecord() = default;
   OutgoingRecord(OutgoingRecord&& other) noexcept
@@ -157,8 +164,9 @@ class OutgoingRecord {
 
 // An incoming record read in place: taken out of the pipe (no other receiver
 // will see it); its slot is reused only after release() or the destructor.
+// [[nodiscard]]: dropping one unread loses the record.
 // Hold it briefly: once the ring wraps around, senders wait for this slot.
-class IncomingRecord {
+class [[nodiscard]] IncomingRecord {
  public:
   IncomingRecord() = default;
   IncomingRecord(IncomingRecord&& other) noexcept
@@ -233,7 +241,11 @@ class StaticPipeEnd {
   }
   absl::StatusOr<std::string> recv_bytes_until(const Deadline& deadline);
   absl::StatusOr<std::string> try_recv_bytes() { return recv_bytes_until(Deadline::NonBlocking()); }
-  // Into caller memory of exactly object_size() bytes (no allocation).
+  // Into caller memory of exactly object_size() bytes (no allocation). The
+  // rule for fixed-size buffers, the same as PipeEnd::recv_bytes_into(span):
+  // a buffer that cannot fit the pipe's records (any size but object_size())
+  // is InvalidArgument before anything is taken; a record of another size
+  // (only a corrupted segment has one) is DataLoss and consumed.
   absl::Status recv_bytes_into(std::span<std::byte> record,
                                const Deadline& deadline = Deadline::Infinite());
 
@@ -244,6 +256,16 @@ class StaticPipeEnd {
 
   // Closes this end (idempotent; also done by the destructor). Callers
   // blocked on it return Cancelled; further calls return Cancelled.
+  // Meeting a peer of a named pipe whose sides start in any order: as
+  // PipeEnd::peers / wait_for_peer (pipe.h).
+  PeerCount peers() const { return endpoint_.Peers(); }
+  absl::Status wait_for_peer(const Deadline& deadline = Deadline::Infinite()) {
+    return endpoint_.WaitForPeer(deadline);
+  }
+  absl::Status wait_for_peer(Deadline::Clock::duration timeout) {
+    return wait_for_peer(Deadline::After(timeout));
+  }
+
   absl::Status close() { return endpoint_.Close(); }
 
   // The seed's register(); see PipeEnd::register_process (pipe.h). Not
@@ -255,7 +277,8 @@ class StaticPipeEnd {
       const StaticPipeOptions& options);
   friend absl::StatusOr<std::pair<StaticPipeEnd, StaticPipeEnd>> CreateNamedStaticPipe(
       const std::string& name, const StaticPipeOptions& options, const NamedPipeOptions& named);
-  friend absl::StatusOr<StaticPipeEnd> OpenNamedStaticPipe(const std::string& name, Side side);
+  friend absl::StatusOr<StaticPipeEnd> OpenNamedStaticPipe(const std::string& name, Side side,
+                                                           const OpenOptions& options);
   explicit StaticPipeEnd(internal::Endpoint endpoint);
   static absl::StatusOr<std::pair<StaticPipeEnd, StaticPipeEnd>> PairOf(
       absl::StatusOr<std::shared_ptr<internal::Attachment>> attachment);
@@ -284,7 +307,8 @@ absl::StatusOr<std::pair<StaticPipeEnd, StaticPipeEnd>> CreateNamedStaticPipe(
 // InvalidArgument (not a static pipe, e.g. a generic one; other layout
 // version), DataLoss (inconsistent segment), ResourceExhausted (255 processes
 // attached). Remove a name with RemoveNamedPipe (pipe.h).
-absl::StatusOr<StaticPipeEnd> OpenNamedStaticPipe(const std::string& name, Side side);
+absl::StatusOr<StaticPipeEnd> OpenNamedStaticPipe(const std::string& name, Side side,
+                                                  const OpenOptions& options = {});
 
 // ---------------------------------------------------------------------------
 // Typed form
@@ -319,7 +343,7 @@ constexpr std::uint64_t RecordAlignment() {
 // the slot (fields with default member initializers get them; others hold
 // leftover bytes until you assign them).
 template <typename T>
-class OutgoingSlot {
+class [[nodiscard]] OutgoingSlot {
   static_assert(static_pipe_internal::CheckRecordType<T>());
 
  public:
@@ -361,7 +385,7 @@ class OutgoingSlot {
 
 // A typed record read in place; release() (or the destructor) frees its slot.
 template <typename T>
-class IncomingSlot {
+class [[nodiscard]] IncomingSlot {
   static_assert(static_pipe_internal::CheckRecordType<T>());
 
  public:
@@ -466,6 +490,10 @@ class TypedStaticPipeEnd {
     return IncomingSlot<T>(std::move(*record));
   }
 
+  PeerCount peers() const { return end_.peers(); }
+  absl::Status wait_for_peer(const Deadline& deadline = Deadline::Infinite()) {
+    return end_.wait_for_peer(deadline);
+  }
   absl::Status close() { return end_.close(); }
   absl::Status register_process() { return end_.register_process(); }
 

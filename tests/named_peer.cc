@@ -1,12 +1,14 @@
 // A separate executable that opens a named pipe by name, as an unrelated
 // process would:
 //
-//   named_peer NAME first|second send|recv COUNT
+//   named_peer NAME first|second send|recv COUNT [wait]
 //
+// wait: after opening, wait (up to 30 s) for the other side to open.
 // send: sends COUNT messages ShortMessage(i, i % 700) and exits.
 // recv: receives COUNT messages, checks each, then expects end of stream.
 // Exit status 0 on success; the reason of a failure goes to stderr.
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -16,8 +18,8 @@
 #include "test_support.h"
 
 int main(int argc, char** argv) {
-  if (argc != 5) {
-    std::fprintf(stderr, "usage: named_peer NAME first|second send|recv COUNT\n");
+  if (argc != 5 && argc != 6) {
+    std::fprintf(stderr, "usage: named_peer NAME first|second send|recv COUNT [wait]\n");
     return 2;
   }
   const std::string name = argv[1];
@@ -29,6 +31,12 @@ int main(int argc, char** argv) {
   if (!end.ok()) {
     std::fprintf(stderr, "open: %s\n", end.status().ToString().c_str());
     return 1;
+  }
+  if (argc == 6 && std::string(argv[5]) == "wait") {
+    if (absl::Status status = end->wait_for_peer(std::chrono::seconds(30)); !status.ok()) {
+      std::fprintf(stderr, "wait_for_peer: %s\n", status.ToString().c_str());
+      return 1;
+    }
   }
   for (int i = 0; i < count; ++i) {
     const std::string expected = buffered_pipe::testing::ShortMessage(i, i % 700);

@@ -14,6 +14,7 @@
 
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "buffered_pipe/internal/layout.h"
@@ -101,6 +102,62 @@ TEST(NamedPipeTest, ASeparatelyExecutedProcessReceives) {
   for (int i = 0; i < 1000; ++i) ASSERT_TRUE(pipe->second.send_bytes(ShortMessage(i, i % 700)).ok());
   ASSERT_TRUE(pipe->second.close().ok());
   EXPECT_TRUE(WaitForChild(peer));
+}
+
+// A persistent named pipe as a meeting point (issue 10): its creator's ends
+// are closed; an unrelated process opens one side and waits for its peer
+// (wait_for_peer); the other side opens 200 ms later. Both orders.
+void ExpectPeersMeet(const std::string& first_role, const std::string& second_role) {
+  const std::string name = UniqueName("meet-" + first_role);
+  {
+    absl::StatusOr<std::pair<PipeEnd, PipeEnd>> pipe =
+        CreateNamedPipe(name, {.buffer_size = 4096}, {.remove_when_unused = false});
+    ASSERT_TRUE(pipe.ok()) << pipe.status();
+  }  // the creator's ends close: no sender, no receiver
+  const auto side = [](const std::string& role) { return role == "recv" ? "first" : "second"; };
+  const pid_t early = SpawnPeer({name, side(first_role), first_role, "300", "wait"});
+  ASSERT_GT(early, 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  const pid_t late = SpawnPeer({name, side(second_role), second_role, "300", "wait"});
+  ASSERT_GT(late, 0);
+  EXPECT_TRUE(WaitForChild(early));
+  EXPECT_TRUE(WaitForChild(late));
+  EXPECT_TRUE(RemoveNamedPipe(name).ok());
+}
+
+TEST(NamedPipeTest, AReceiverThatOpensFirstWaitsForItsSender) { ExpectPeersMeet("recv", "send"); }
+TEST(NamedPipeTest, ASenderThatOpensFirstWaitsForItsReceiver) { ExpectPeersMeet("send", "recv"); }
+
+TEST(NamedPipeTest, PeersCountsTheEndsOfTheOtherKindAndWaitForPeerTimesOut) {
+  const std::string name = UniqueName("peers");
+  absl::StatusOr<std::pair<PipeEnd, PipeEnd>> pipe =
+      CreateNamedPipe(name, {.buffer_size = 4096}, {.remove_when_unused = false});
+  ASSERT_TRUE(pipe.ok()) << pipe.status();
+  ASSERT_TRUE(pipe->second.close().ok());
+  PipeEnd receiver = std::move(pipe->first);
+  EXPECT_EQ(receiver.peers().senders, 0u);
+  EXPECT_EQ(receiver.peers().receivers, 0u);  // a receiving end sends nowhere
+  const auto begin = std::chrono::steady_clock::now();
+  EXPECT_TRUE(IsTimeout(receiver.wait_for_peer(std::chrono::milliseconds(50))));
+  EXPECT_LT(std::chrono::steady_clock::now() - begin, std::chrono::seconds(5));
+  EXPECT_TRUE(IsWouldBlock(receiver.wait_for_peer(Deadline::NonBlocking())));
+  absl::StatusOr<PipeEnd> sender = OpenNamedPipe(name, kSendingSide);
+  ASSERT_TRUE(sender.ok()) << sender.status();
+  EXPECT_EQ(receiver.peers().senders, 1u);
+  EXPECT_EQ(sender->peers().receivers, 1u);
+  EXPECT_TRUE(receiver.wait_for_peer(std::chrono::seconds(1)).ok());
+  EXPECT_TRUE(sender->wait_for_peer(std::chrono::seconds(1)).ok());
+  // Wakes a waiter when the peer opens (no polling delay to speak of).
+  ASSERT_TRUE(sender->close().ok());
+  std::thread opener([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    absl::StatusOr<PipeEnd> again = OpenNamedPipe(name, kSendingSide);
+    ASSERT_TRUE(again.ok());
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  });
+  EXPECT_TRUE(receiver.wait_for_peer(std::chrono::seconds(10)).ok());
+  opener.join();
+  EXPECT_TRUE(RemoveNamedPipe(name).ok());
 }
 
 TEST(NamedPipeTest, IsCreatedExclusivelyAndOwnerOnly) {

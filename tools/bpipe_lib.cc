@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -71,7 +72,7 @@ HoldInfo ReadHold(const in::Segment& segment, std::uint64_t token) {
   }
   hold.slot = in::token::Owner(token);
   hold.alive = hold.slot >= 1 && hold.slot <= in::kProcessSlotCount &&
-               in::IsSlotOccupantAlive(segment.slot(hold.slot));
+               in::IsSlotOccupantAlive(segment.slot(hold.slot), segment.size());
   return hold;
 }
 
@@ -129,7 +130,9 @@ absl::StatusOr<PipeInfo> Inspect(const std::string& name) {
     return absl::FailedPreconditionError(
         absl::StrCat("\"", name, "\" is not a buffered_pipe segment (or is still being created)"));
   }
-  absl::StatusOr<in::Segment> segment = in::Segment::OpenNamed(name);
+  // Read-only inspection: any owner's pipe may be looked at.
+  absl::StatusOr<in::Segment> segment =
+      in::Segment::OpenNamed(name, in::OwnerPolicy{in::OwnerPolicy::Kind::kAny});
   if (!segment.ok()) return segment.status();
 
   PipeInfo info;
@@ -153,7 +156,7 @@ absl::StatusOr<PipeInfo> Inspect(const std::string& name) {
     process.slot = owner;
     process.pid = in::slot_state::Pid(state);
     process.state = SlotStateName(tag);
-    process.alive = in::IsSlotOccupantAlive(slot);
+    process.alive = in::IsSlotOccupantAlive(slot, segment->size());
     for (std::uint32_t ring = 0; ring < in::kMaxRings; ++ring) {
       process.senders[ring] = slot.senders[ring].load(std::memory_order_relaxed);
       process.receivers[ring] = slot.receivers[ring].load(std::memory_order_relaxed);
@@ -219,10 +222,21 @@ absl::Status Remove(const std::string& name, bool force) {
   return in::RemoveSegmentName(name);
 }
 
+// A user name, or the uid if it has none.
+static std::string OwnerName(uid_t uid) {
+  char buffer[1024];
+  struct passwd entry {};
+  struct passwd* found = nullptr;
+  if (getpwuid_r(uid, &entry, buffer, sizeof(buffer), &found) == 0 && found != nullptr) {
+    return found->pw_name;
+  }
+  return absl::StrCat(uid);
+}
+
 std::string FormatList(const std::vector<ListEntry>& entries) {
   std::ostringstream out;
-  out << absl::StrFormat("%-40s %-8s %-14s %-7s %-14s %s\n", "NAME", "KIND", "SIZE", "RINGS",
-                         "PROCESSES", "STATE");
+  out << absl::StrFormat("%-40s %-8s %-14s %-7s %-14s %-8s %s\n", "NAME", "KIND", "SIZE", "RINGS",
+                         "PROCESSES", "OWNER", "STATE");
   for (const ListEntry& entry : entries) {
     if (!entry.info.ok()) {
       out << absl::StrFormat("%-40s unreadable: %s\n", entry.name, entry.info.status().ToString());
@@ -230,11 +244,11 @@ std::string FormatList(const std::vector<ListEntry>& entries) {
     }
     const PipeInfo& info = *entry.info;
     out << absl::StrFormat(
-        "%-40s %-8s %-14s %-7s %-14s %s\n", info.name,
+        "%-40s %-8s %-14s %-7s %-14s %-8s %s\n", info.name,
         info.kind == in::SegmentKind::kStatic ? "static" : "generic", Geometry(info),
         info.ring_count == 2 ? "duplex" : "simplex",
         absl::StrCat(info.alive, " alive", info.dead > 0 ? absl::StrCat(", ", info.dead, " dead") : ""),
-        HealthName(info.health));
+        OwnerName(info.uid), HealthName(info.health));
   }
   if (entries.empty()) out << "(no buffered_pipe segments in /dev/shm)\n";
   return out.str();

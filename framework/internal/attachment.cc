@@ -146,6 +146,9 @@ std::uint32_t Attachment::ClaimFreeSlot(SlotTag tag, const ProcessIdentity& iden
     // Relaxed: published by the caller's next seq_cst store of the state.
     slot.start_time.store(identity.start_time, std::memory_order_relaxed);
     slot.reserved_at_ns.store(reserved_at_ns, std::memory_order_relaxed);
+    // Also right for a forked child (a fork keeps every address).
+    slot.mapping_address.store(reinterpret_cast<std::uintptr_t>(&segment_.header()),
+                               std::memory_order_relaxed);
     for (std::uint32_t ring = 0; ring < kMaxRings; ++ring) {
       slot.senders[ring].store(local_senders_[ring], std::memory_order_relaxed);
       slot.receivers[ring].store(local_receivers_[ring], std::memory_order_relaxed);
@@ -226,6 +229,9 @@ absl::Status Attachment::AddEnd(EndRoles roles) {
     rings_[roles.receive_ring]->control().receivers_open.fetch_add(1, std::memory_order_seq_cst);
     slot.receivers[roles.receive_ring].fetch_add(1, std::memory_order_relaxed);
   }
+  // Ends waiting for a peer (Ring::WaitForEnds) may proceed.
+  if (roles.send_ring >= 0) rings_[roles.send_ring]->WakeAll();
+  if (roles.receive_ring >= 0) rings_[roles.receive_ring]->WakeAll();
   return absl::OkStatus();
 }
 
@@ -233,16 +239,23 @@ void Attachment::RemoveEnd(EndRoles roles) {
   bool last_end = false;
   {
     std::lock_guard<std::mutex> lock(GetRegistry().mutex);
+    // A process without a slot (the table was full when it forked) never
+    // had its ends in the totals: closing one must not take another
+    // process's end out of them.
     const std::uint32_t me = owner();
     if (roles.send_ring >= 0 && local_senders_[roles.send_ring] > 0) {
       --local_senders_[roles.send_ring];
-      if (me != 0) SaturatingSubtract(segment_.slot(me).senders[roles.send_ring], 1);
-      SaturatingSubtract(rings_[roles.send_ring]->control().senders_open, 1);
+      if (me != 0) {
+        SaturatingSubtract(segment_.slot(me).senders[roles.send_ring], 1);
+        SaturatingSubtract(rings_[roles.send_ring]->control().senders_open, 1);
+      }
     }
     if (roles.receive_ring >= 0 && local_receivers_[roles.receive_ring] > 0) {
       --local_receivers_[roles.receive_ring];
-      if (me != 0) SaturatingSubtract(segment_.slot(me).receivers[roles.receive_ring], 1);
-      SaturatingSubtract(rings_[roles.receive_ring]->control().receivers_open, 1);
+      if (me != 0) {
+        SaturatingSubtract(segment_.slot(me).receivers[roles.receive_ring], 1);
+        SaturatingSubtract(rings_[roles.receive_ring]->control().receivers_open, 1);
+      }
     }
     last_end = true;
     for (std::uint32_t ring = 0; ring < kMaxRings; ++ring) {
@@ -274,7 +287,7 @@ absl::Status Attachment::RegisterProcess() {
 
 bool Attachment::IsSlotAlive(std::uint32_t slot_owner) const {
   if (slot_owner == 0 || slot_owner > kProcessSlotCount) return false;
-  return IsSlotOccupantAlive(segment_.slot(slot_owner));
+  return IsSlotOccupantAlive(segment_.slot(slot_owner), segment_.size());
 }
 
 bool Attachment::IsSlotFree(std::uint32_t owner) const {
@@ -285,7 +298,7 @@ bool Attachment::IsSlotFree(std::uint32_t owner) const {
          SlotTag::kFree;
 }
 
-bool IsSlotOccupantAlive(const ProcessSlot& slot) {
+bool IsSlotOccupantAlive(const ProcessSlot& slot, std::uint64_t mapping_size) {
   const std::uint64_t state = slot.state.load(std::memory_order_acquire);
   const std::uint32_t pid = slot_state::Pid(state);
   // Relaxed: published by the state store we acquired.
@@ -301,8 +314,15 @@ bool IsSlotOccupantAlive(const ProcessSlot& slot) {
       // Relaxed: written by the reaper after its claim, published by
       // nothing; a stale 0 only weakens the check to the pid.
       return IsProcessAlive(pid, slot.reaper_start_time.load(std::memory_order_relaxed));
-    case SlotTag::kAlive:
-      return IsProcessAlive(pid, start_time);
+    case SlotTag::kAlive: {
+      if (!IsProcessAlive(pid, start_time)) return false;
+      // Alive, but an exec() since attaching dropped the mapping: the new
+      // program holds none of the ends the slot counts. Relaxed: written
+      // before the ALIVE state we acquired.
+      const std::uint64_t address = slot.mapping_address.load(std::memory_order_relaxed);
+      const std::uint64_t size = (mapping_size + kPageSize - 1) / kPageSize * kPageSize;
+      return mapping_size == 0 || MapsRange(pid, address, size);
+    }
     case SlotTag::kReserved: {
       const std::int64_t reserved_at = slot.reserved_at_ns.load(std::memory_order_relaxed);
       // 0: the parent has just taken the slot (PrepareFork) and not yet
@@ -349,6 +369,7 @@ bool Attachment::Reap(std::uint32_t slot_owner, std::uint64_t observed_state) {
   slot.start_time.store(0, std::memory_order_relaxed);
   slot.reserved_at_ns.store(0, std::memory_order_relaxed);
   slot.reaper_start_time.store(0, std::memory_order_relaxed);
+  slot.mapping_address.store(0, std::memory_order_relaxed);
   // The claims are resolved: the slot (and its owner id) may be reused.
   slot.state.store(slot_state::Make(generation, SlotTag::kFree, 0), std::memory_order_seq_cst);
   for (std::uint32_t ring = 0; ring < segment_.spec().ring_count; ++ring) rings_[ring]->WakeAll();
@@ -516,7 +537,10 @@ void Attachment::ChildAfterFork() {
       }
     }
   }
-  // No reservation (table full) or it was reaped: register afresh.
+  // No reservation (table full) or it was reaped: register afresh. If the
+  // table is still full this process has no slot (owner 0): its ends are
+  // not counted, and every call on them tries again to register and
+  // otherwise returns ResourceExhausted (Endpoint).
   (void)TakeSlot();
 }
 

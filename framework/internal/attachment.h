@@ -63,8 +63,10 @@ struct EndRoles {
 inline constexpr std::int64_t kForkReservationTimeoutNs = 10'000'000'000;
 
 // Whether the process that occupies `slot` is alive (false for a free slot,
-// and for a fork reservation older than kForkReservationTimeoutNs).
-bool IsSlotOccupantAlive(const ProcessSlot& slot);
+// and for a fork reservation older than kForkReservationTimeoutNs). With the
+// segment's `mapping_size`, an occupant that no longer maps the segment (it
+// has called exec()) counts as dead too.
+bool IsSlotOccupantAlive(const ProcessSlot& slot, std::uint64_t mapping_size = 0);
 
 class Attachment final : public RingClient {
  public:

@@ -56,9 +56,16 @@ absl::Status Endpoint::CheckUsable() const {
   return absl::OkStatus();
 }
 
-absl::Status Endpoint::WhyNot(bool send) const {
+absl::StatusOr<Ring*> Endpoint::RingOrWhyNot(bool send) const {
   if (absl::Status status = CheckUsable(); !status.ok()) return status;
-  return absl::InvalidArgumentError(send ? "this end can only receive" : "this end can only send");
+  Ring* ring = send ? send_ring_ : receive_ring_;
+  if (ring == nullptr) {
+    return absl::InvalidArgumentError(send ? "this end can only receive" : "this end can only send");
+  }
+  // Open, of the right direction: this process has no slot (the table was
+  // full when it forked or registered). Try again: one may have been freed.
+  if (absl::Status status = attachment_->RegisterProcess(); !status.ok()) return status;
+  return ring;
 }
 
 absl::Status Endpoint::Close() {
@@ -69,6 +76,37 @@ absl::Status Endpoint::Close() {
   // stream released for the other receivers.
   partial_receive_.Clear();
   attachment_->RemoveEnd(roles_);  // also wakes every waiter of its rings
+  return absl::OkStatus();
+}
+
+PeerCount Endpoint::Peers() const {
+  PeerCount count;
+  if (!is_open()) return count;
+  // Acquire: only counts; any value is harmless (they come from shared
+  // memory and are only reported).
+  if (receive_ring_ != nullptr) {
+    count.senders = receive_ring_->control().senders_open.load(std::memory_order_acquire);
+  }
+  if (send_ring_ != nullptr) {
+    count.receivers = send_ring_->control().receivers_open.load(std::memory_order_acquire);
+  }
+  return count;
+}
+
+absl::Status Endpoint::WaitForPeer(const Deadline& deadline) const {
+  if (receive_ring_ != nullptr || send_ring_ == nullptr) {
+    absl::StatusOr<Ring*> ring = ReceiveRing();
+    if (!ring.ok()) return ring.status();
+    if (absl::Status status = (*ring)->WaitForEnds(/*senders=*/true, Context(deadline));
+        !status.ok()) {
+      return status;
+    }
+  }
+  if (send_ring_ != nullptr) {
+    absl::StatusOr<Ring*> ring = SendRing();
+    if (!ring.ok()) return ring.status();
+    return (*ring)->WaitForEnds(/*senders=*/false, Context(deadline));
+  }
   return absl::OkStatus();
 }
 

@@ -20,6 +20,11 @@
 
 namespace buffered_pipe::internal {
 
+struct PeerCount {
+  std::uint32_t senders = 0;    // sending ends of the ring this end receives from
+  std::uint32_t receivers = 0;  // receiving ends of the ring this end sends on
+};
+
 class Endpoint {
  public:
   Endpoint() = default;
@@ -47,18 +52,31 @@ class Endpoint {
   bool can_receive() const { return roles_.receive_ring >= 0; }
 
   // The ring to send on / receive from, or the reason this end cannot.
+  // A process without a slot in the segment (more processes than slots)
+  // gets ResourceExhausted, after one more attempt to take a slot.
   absl::StatusOr<Ring*> SendRing() const {
     // Acquire: pairs with Close(); a closed end stops here.
-    if (send_ring_ != nullptr && !closed_.load(std::memory_order_acquire)) return send_ring_;
-    return WhyNot(/*send=*/true);
+    if (send_ring_ != nullptr && !closed_.load(std::memory_order_acquire) &&
+        attachment_->owner() != 0) {
+      return send_ring_;
+    }
+    return RingOrWhyNot(/*send=*/true);
   }
   absl::StatusOr<Ring*> ReceiveRing() const {
-    if (receive_ring_ != nullptr && !closed_.load(std::memory_order_acquire)) return receive_ring_;
-    return WhyNot(/*send=*/false);
+    if (receive_ring_ != nullptr && !closed_.load(std::memory_order_acquire) &&
+        attachment_->owner() != 0) {
+      return receive_ring_;
+    }
+    return RingOrWhyNot(/*send=*/false);
   }
   CallContext Context(const Deadline& deadline) const {
     return CallContext{deadline, &closed_, &partial_receive_};
   }
+
+  // Open ends of the other kind (see PipeEnd::peers); zeros for a closed end.
+  PeerCount Peers() const;
+  // Waits until each direction of this end has a peer (PipeEnd::wait_for_peer).
+  absl::Status WaitForPeer(const Deadline& deadline) const;
 
   // Idempotent. Wakes callers blocked on this end (they return Cancelled).
   absl::Status Close();
@@ -68,7 +86,9 @@ class Endpoint {
 
  private:
   absl::Status CheckUsable() const;
-  absl::Status WhyNot(bool send) const;
+  // The slow path of SendRing / ReceiveRing: the reason this end cannot, or
+  // the ring once this process has taken a slot.
+  absl::StatusOr<Ring*> RingOrWhyNot(bool send) const;
 
   std::shared_ptr<Attachment> attachment_;
   EndRoles roles_;

@@ -16,17 +16,25 @@ absl::StatusOr<std::shared_ptr<Attachment>> CreateAnonymousAttachment(const Segm
   return Attachment::Attach(std::move(*segment));
 }
 
-absl::StatusOr<bool> IsNamedSegmentStale(const std::string& name) {
-  absl::StatusOr<Segment> segment = Segment::OpenNamed(name);
-  if (!segment.ok()) return segment.status();
+namespace {
+
+bool IsStale(const Segment& segment) {
   bool used = false;
   for (std::uint32_t owner = 1; owner <= kProcessSlotCount; ++owner) {
-    const ProcessSlot& slot = segment->slot(owner);
+    const ProcessSlot& slot = segment.slot(owner);
     if (slot_state::Tag(slot.state.load(std::memory_order_acquire)) == SlotTag::kFree) continue;
     used = true;
-    if (IsSlotOccupantAlive(slot)) return false;
+    if (IsSlotOccupantAlive(slot, segment.size())) return false;
   }
   return used;
+}
+
+}  // namespace
+
+absl::StatusOr<bool> IsNamedSegmentStale(const std::string& name, const OwnerPolicy& owners) {
+  absl::StatusOr<Segment> segment = Segment::OpenNamed(name, owners);
+  if (!segment.ok()) return segment.status();
+  return IsStale(*segment);
 }
 
 absl::StatusOr<std::shared_ptr<Attachment>> CreateNamedAttachment(const std::string& name,
@@ -35,11 +43,18 @@ absl::StatusOr<std::shared_ptr<Attachment>> CreateNamedAttachment(const std::str
   if (creation.remove_when_unused) spec.flags |= kRemoveWhenUnused;
   absl::StatusOr<Segment> segment = Segment::CreateNamed(name, spec, creation.mode);
   if (absl::IsAlreadyExists(segment.status()) && creation.replace_stale) {
-    absl::StatusOr<bool> stale = IsNamedSegmentStale(name);
-    if (stale.ok() && *stale) {
-      absl::StatusOr<Segment> old = Segment::OpenNamed(name);
-      if (old.ok()) old->UnlinkNameIfOurs();
-      segment = Segment::CreateNamed(name, spec, creation.mode);
+    // Looked at whoever owns it (a file we cannot read is left alone: it
+    // stays AlreadyExists), then judged by its owner: another user's file
+    // under our name is not ours to reclaim, stale or not.
+    absl::StatusOr<Segment> old = Segment::OpenNamed(name, OwnerPolicy{OwnerPolicy::Kind::kAny});
+    if (old.ok()) {
+      if (!creation.owners.Trusts(old->owner_uid())) {
+        return UntrustedOwnerError(name, old->owner_uid());
+      }
+      if (IsStale(*old)) {
+        old->UnlinkNameIfOurs();
+        segment = Segment::CreateNamed(name, spec, creation.mode);
+      }
     }
   }
   if (!segment.ok()) return segment.status();
@@ -48,8 +63,8 @@ absl::StatusOr<std::shared_ptr<Attachment>> CreateNamedAttachment(const std::str
 
 absl::StatusOr<std::shared_ptr<Attachment>> OpenNamedAttachment(
     const std::string& name, SegmentKind kind,
-    const std::function<absl::Status(const SegmentSpec&)>& check) {
-  absl::StatusOr<Segment> segment = Segment::OpenNamed(name);
+    const std::function<absl::Status(const SegmentSpec&)>& check, const OwnerPolicy& owners) {
+  absl::StatusOr<Segment> segment = Segment::OpenNamed(name, owners);
   if (!segment.ok()) return segment.status();
   if (segment->spec().kind != kind) {
     return absl::InvalidArgumentError(absl::StrCat(

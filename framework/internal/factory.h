@@ -22,6 +22,8 @@ struct NamedCreation {
   mode_t mode = 0600;
   bool remove_when_unused = true;
   bool replace_stale = true;
+  // Whose stale name may be reclaimed (another user's is PermissionDenied).
+  OwnerPolicy owners;
 };
 
 absl::StatusOr<std::shared_ptr<Attachment>> CreateAnonymousAttachment(const SegmentSpec& spec);
@@ -35,11 +37,13 @@ absl::StatusOr<std::shared_ptr<Attachment>> CreateNamedAttachment(const std::str
 // in the segment.
 absl::StatusOr<std::shared_ptr<Attachment>> OpenNamedAttachment(
     const std::string& name, SegmentKind kind,
-    const std::function<absl::Status(const SegmentSpec&)>& check = {});
+    const std::function<absl::Status(const SegmentSpec&)>& check = {},
+    const OwnerPolicy& owners = {});
 
 // A named segment is stale when processes used it and every one of them is
 // dead (so nobody will ever close it normally and remove its name).
-absl::StatusOr<bool> IsNamedSegmentStale(const std::string& name);
+// PermissionDenied if its owner is not trusted by `owners`.
+absl::StatusOr<bool> IsNamedSegmentStale(const std::string& name, const OwnerPolicy& owners = {});
 
 absl::Status RemoveSegmentName(const std::string& name);
 

@@ -348,6 +348,11 @@ struct alignas(kCacheLineSize) ProcessSlot {
   // is reused by an unrelated process would look alive for ever, and the
   // name could never be found stale.
   std::atomic<std::uint64_t> reaper_start_time;
+  // Address at which the occupant maps the segment (0: not known). exec()
+  // drops every mapping of a process: a survivor that finds the occupant
+  // alive but the mapping gone (/proc/<pid>/map_files) knows it has exec'd
+  // and no longer holds the ends it counts, and reaps it like a dead one.
+  std::atomic<std::uint64_t> mapping_address;
 };
 static_assert(sizeof(ProcessSlot) == kCacheLineSize);
 

@@ -1,6 +1,7 @@
 #include "buffered_pipe/internal/process_identity.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -103,6 +104,94 @@ bool IsProcessAlive(std::uint32_t pid, std::uint64_t start_time) {
 }
 
 std::uint64_t ReadStartTime(std::uint32_t pid) { return ReadStat(pid).start_time; }
+
+namespace {
+
+// Appends `value` in lowercase hex, at least `width` digits, at `out`;
+// returns the end. (/proc/<pid>/map_files names use no padding, the maps
+// file pads to 8 digits.)
+char* AppendHex(char* out, std::uint64_t value, int width = 1) {
+  char digits[16];
+  int count = 0;
+  do {
+    digits[count++] = "0123456789abcdef"[value & 0xF];
+    value >>= 4;
+  } while (value != 0 || count < width);
+  while (count > 0) *out++ = digits[--count];
+  return out;
+}
+
+char* AppendDecimal(char* out, std::uint32_t value) {
+  char digits[10];
+  int count = 0;
+  do {
+    digits[count++] = static_cast<char>('0' + value % 10);
+    value /= 10;
+  } while (value != 0);
+  while (count > 0) *out++ = digits[--count];
+  return out;
+}
+
+// Whether /proc/<pid>/maps has a line starting "<address in hex>-".
+bool MapsListsAddress(std::uint32_t pid, std::uint64_t address) {
+  char path[40] = "/proc/";
+  char* end = AppendDecimal(path + 6, pid);
+  const char kSuffix[] = "/maps";
+  for (char c : kSuffix) *end++ = c;
+  const int descriptor = open(path, O_RDONLY | O_CLOEXEC);
+  if (descriptor < 0) return errno != ENOENT;  // cannot tell: assume mapped
+  char wanted[24];
+  char* wanted_end = AppendHex(wanted, address, 8);
+  *wanted_end++ = '-';
+  const std::size_t wanted_size = static_cast<std::size_t>(wanted_end - wanted);
+  char buffer[4096];
+  std::size_t matched = 0;  // characters of `wanted` matched at a line start
+  bool at_line_start = true;
+  bool found = false;
+  for (;;) {
+    const ssize_t size = read(descriptor, buffer, sizeof(buffer));
+    if (size < 0 && errno == EINTR) continue;
+    if (size <= 0) break;
+    for (ssize_t i = 0; i < size && !found; ++i) {
+      const char c = buffer[i];
+      if (c == '\n') {
+        at_line_start = true;
+        matched = 0;
+        continue;
+      }
+      if (at_line_start) {
+        if (c == wanted[matched]) {
+          if (++matched == wanted_size) found = true;
+          continue;
+        }
+        at_line_start = false;
+      }
+    }
+    if (found) break;
+  }
+  close(descriptor);
+  return found;
+}
+
+}  // namespace
+
+bool MapsRange(std::uint32_t pid, std::uint64_t address, std::uint64_t size) {
+  if (pid == 0 || address == 0 || size == 0) return true;
+  char path[96] = "/proc/";
+  char* end = AppendDecimal(path + 6, pid);
+  const char kMiddle[] = "/map_files/";
+  for (std::size_t i = 0; i + 1 < sizeof(kMiddle); ++i) *end++ = kMiddle[i];
+  end = AppendHex(end, address);
+  *end++ = '-';
+  end = AppendHex(end, address + size);
+  *end = '\0';
+  struct stat file {};
+  if (lstat(path, &file) == 0) return true;
+  if (errno != ENOENT) return true;  // no permission etc.: cannot tell
+  // Not under that exact name: the mapping may have been split or merged
+  // with a neighbour; the maps file says whether it starts there at all.
+  return MapsListsAddress(pid, address);
+}
 
 int ReadChildrenOfThisThread(std::uint32_t* pids, int capacity) {
   const int descriptor = open("/proc/thread-self/children", O_RDONLY | O_CLOEXEC);

@@ -32,6 +32,11 @@ bool IsProcessAlive(std::uint32_t pid, std::uint64_t start_time);
 // Reads the start time of `pid`; 0 if it does not exist.
 std::uint64_t ReadStartTime(std::uint32_t pid);
 
+// Whether process `pid` still maps [address, address + size): false only if
+// /proc says the mapping is gone (after an exec(), say); true when /proc
+// cannot tell (no permission). Allocates nothing on the common path.
+bool MapsRange(std::uint32_t pid, std::uint64_t address, std::uint64_t size);
+
 // The children the calling thread has made and not yet reaped, oldest
 // first, from /proc/thread-self/children (the kernel appends each new child
 // at the end). Stores at most `capacity` pids and returns how many there

@@ -1158,6 +1158,24 @@ void Ring::ResolveDeadOwner(std::uint32_t dead_owner) {
   WakeAll();
 }
 
+absl::Status Ring::WaitForEnds(bool senders, const CallContext& context) {
+  // Receivers wait for senders on the data line, senders for receivers on
+  // the space line; opening an end wakes both (Attachment::AddEnd), after
+  // its seq_cst increment of the total that AnyEndOpen re-checks.
+  return WaitLoop(
+      senders ? control_->data : control_->space, context.deadline,
+      [&](absl::Status* result) {
+        if (Cancelled(context)) {
+          *result = ClosedError();
+          return Step::kDone;
+        }
+        if (!AnyEndOpen(senders, /*recount=*/false)) return Step::kBlocked;
+        *result = absl::OkStatus();
+        return Step::kDone;
+      },
+      [&] { client_->PollPeers(); });
+}
+
 void Ring::WakeAll() {
   WakeParked(control_->data);
   WakeParked(control_->space);

@@ -288,6 +288,10 @@ class Ring {
   // may wait behind it.
   void KeepPartial(const CallContext& context, PartialReceive message);
 
+  // Waits until an end of the kind (`senders`: a sending end) is open.
+  // Errors: Cancelled, DeadlineExceeded, Unavailable (non-blocking).
+  absl::Status WaitForEnds(bool senders, const CallContext& context);
+
   // Resolves every claim and stream hold of `dead_owner` (see layout.h).
   void ResolveDeadOwner(std::uint32_t dead_owner);
 

@@ -186,11 +186,9 @@ void InitializeHeader(std::byte* base, const SegmentSpec& spec, const Offsets& o
 }  // namespace
 
 absl::StatusOr<RingSpec> GenericRingSpec(std::uint64_t buffer_size) {
-  if (buffer_size < kMinimumBufferSize) {
-    return absl::InvalidArgumentError(absl::StrCat("buffer_size ", buffer_size,
-                                                   " is below the minimum of ",
-                                                   kMinimumBufferSize, " bytes"));
-  }
+  // Below one block is rounded up to one block, as sizes in between are
+  // rounded up to a power of two (the seed's tests use 2 bytes).
+  buffer_size = std::max(buffer_size, kMinimumBufferSize);
   if (buffer_size > kMaximumBufferSize) {
     return absl::InvalidArgumentError(absl::StrCat("buffer_size ", buffer_size,
                                                    " exceeds the maximum of 2^36 bytes"));
@@ -214,7 +212,8 @@ absl::StatusOr<RingSpec> StaticRingSpec(std::uint64_t object_size, std::uint64_t
     return absl::InvalidArgumentError(
         absl::StrCat("object_size ", object_size, " is not in [1, 2^30)"));
   }
-  if (object_count == 0 || object_count > kMaximumBlockCount) {
+  object_count = std::max<std::uint64_t>(object_count, 1);  // rounded up, like buffer_size
+  if (object_count > kMaximumBlockCount) {
     return absl::InvalidArgumentError(
         absl::StrCat("object_count ", object_count, " is not in [1, 2^30]"));
   }
@@ -261,6 +260,7 @@ Segment& Segment::operator=(Segment&& other) noexcept {
     name_ = std::move(other.name_);
     instance_id_ = other.instance_id_;
     spec_ = other.spec_;
+    owner_uid_ = other.owner_uid_;
     slots_ = std::exchange(other.slots_, nullptr);
     for (std::uint32_t i = 0; i < kMaxRings; ++i) rings_[i] = std::exchange(other.rings_[i], {});
   }
@@ -360,7 +360,19 @@ absl::StatusOr<Segment> Segment::CreateNamed(const std::string& name, const Segm
   return segment;
 }
 
-absl::StatusOr<Segment> Segment::OpenNamed(const std::string& name) {
+absl::Status UntrustedOwnerError(const std::string& name, uid_t owner) {
+  return absl::PermissionDeniedError(absl::StrCat(
+      "pipe \"", name, "\" belongs to uid ", owner, ", neither this user (uid ", geteuid(),
+      ") nor root: refused, in case another user created the name first; name the owner you "
+      "trust (trusted_owner) to accept it"));
+}
+
+bool OwnerPolicy::Trusts(uid_t owner) const {
+  if (kind == Kind::kAny || owner == 0 || owner == geteuid()) return true;
+  return kind == Kind::kUser && owner == uid;
+}
+
+absl::StatusOr<Segment> Segment::OpenNamed(const std::string& name, const OwnerPolicy& owners) {
   if (absl::Status status = ValidatePipeName(name); !status.ok()) return status;
   const std::string path = "/" + name;
   const int descriptor = shm_open(path.c_str(), O_RDWR | O_CLOEXEC, 0);
@@ -384,6 +396,10 @@ absl::StatusOr<Segment> Segment::OpenNamed(const std::string& name) {
   std::size_t mapped = 0;
   for (;;) {
     if (fstat(descriptor, &file) != 0) return absl::UnavailableError("fstat failed");
+    if (!owners.Trusts(file.st_uid)) {
+      return UntrustedOwnerError(name, file.st_uid);
+    }
+    segment.owner_uid_ = file.st_uid;
     const auto size = static_cast<std::uint64_t>(file.st_size);
     if (size >= sizeof(SegmentHeader)) {
       if (size > kMaximumSegmentSize) {

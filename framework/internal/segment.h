@@ -14,6 +14,7 @@
 #define BUFFERED_PIPE_INTERNAL_SEGMENT_H_
 
 #include <sys/types.h>
+#include <unistd.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -64,6 +65,23 @@ struct RingView {
 // with '.'. The shared memory object is /dev/shm/<name>.
 absl::Status ValidatePipeName(const std::string& name);
 
+// Whose /dev/shm file a named segment may be. /dev/shm is writable by every
+// user, so any of them can create a name first ("squat" it): a process that
+// opened such a file would send to the squatter or receive its forgeries.
+struct OwnerPolicy {
+  enum class Kind {
+    kSelfOrRoot,  // the caller's effective uid, or root (the default)
+    kUser,        // `uid`, the caller, or root
+    kAny,         // any owner (inspection tools; explicit opt-in)
+  };
+  Kind kind = Kind::kSelfOrRoot;
+  uid_t uid = 0;
+  bool Trusts(uid_t owner) const;
+};
+
+// The PermissionDenied of a named pipe whose file `owner` is not trusted.
+absl::Status UntrustedOwnerError(const std::string& name, uid_t owner);
+
 class Segment {
  public:
   // A segment that no other process can open; shared by fork only.
@@ -71,8 +89,11 @@ class Segment {
   // A segment under `name`, created exclusively with permission `mode`.
   static absl::StatusOr<Segment> CreateNamed(const std::string& name, const SegmentSpec& spec,
                                              mode_t mode);
-  // Maps an existing named segment after validating it.
-  static absl::StatusOr<Segment> OpenNamed(const std::string& name);
+  // Maps an existing named segment after validating it. PermissionDenied if
+  // the file's owner (fstat of the descriptor that is mapped, so no race
+  // between check and use) is not trusted by `owners`.
+  static absl::StatusOr<Segment> OpenNamed(const std::string& name,
+                                           const OwnerPolicy& owners = {});
 
   Segment(Segment&& other) noexcept;
   Segment& operator=(Segment&& other) noexcept;
@@ -89,6 +110,8 @@ class Segment {
   std::size_t size() const { return size_; }
   const std::string& name() const { return name_; }
   bool is_named() const { return !name_.empty(); }
+  // Owner of a named segment's file (the caller's uid for anonymous ones).
+  uid_t owner_uid() const { return owner_uid_; }
 
   // Removes the name if it still refers to this segment (same inode).
   // Returns true if it removed it.
@@ -101,6 +124,7 @@ class Segment {
   std::byte* base_ = nullptr;
   std::size_t size_ = 0;
   int descriptor_ = -1;  // named segments only
+  uid_t owner_uid_ = geteuid();
   std::string name_;
   std::uint64_t instance_id_ = 0;
   SegmentSpec spec_;

@@ -150,6 +150,48 @@ TEST_F(PermissionTest, AModeOpenToOthersWorksAcrossUsers) {
   EXPECT_EQ(*message, "from nobody");
 }
 
+// Squatting (issue 10): another user creates the service's name first, mode
+// 0666, a well-formed pipe. The service's process (root here) refuses to
+// open it and to reclaim it, with PermissionDenied naming the owner, unless
+// it names that owner as trusted.
+TEST_F(PermissionTest, ANameSquattedByAnotherUserIsRefusedAndNotReclaimed) {
+  const std::string name = UniqueName("squatted");
+  Report report{};
+  const int code = RunAsNobody(
+      [&](Report& report) {
+        absl::StatusOr<std::pair<PipeEnd, PipeEnd>> squat = CreateNamedPipe(
+            name, {.buffer_size = 4096}, {.mode = 0666, .remove_when_unused = false});
+        if (!squat.ok()) return Fail(report, absl::StrCat("create: ", squat.status().ToString()));
+        if (absl::Status status = squat->second.send_bytes("forged"); !status.ok()) {
+          return Fail(report, absl::StrCat("send: ", status.ToString()));
+        }
+        return 0;  // exits: the name is left, stale
+      },
+      &report);
+  if (code == kSkip) GTEST_SKIP() << report.text;
+  ASSERT_EQ(code, 0) << report.text;
+
+  const absl::Status opened = OpenNamedPipe(name, kReceivingSide).status();
+  EXPECT_TRUE(absl::IsPermissionDenied(opened)) << opened;
+  EXPECT_NE(opened.message().find("65534"), std::string::npos) << opened;
+  EXPECT_TRUE(absl::IsPermissionDenied(OpenNamedStaticPipe(name, kReceivingSide).status()));
+  const absl::Status created = CreateNamedPipe(name).status();  // replace_stale: not ours
+  EXPECT_TRUE(absl::IsPermissionDenied(created)) << created;
+  absl::StatusOr<tools::PipeInfo> info = tools::Inspect(name);  // still there, still theirs
+  ASSERT_TRUE(info.ok()) << info.status();
+  EXPECT_EQ(info->uid, kNobody);
+
+  // Trusted by name, it opens (and holds what its owner sent).
+  absl::StatusOr<PipeEnd> trusting =
+      OpenNamedPipe(name, kReceivingSide, {.trusted_owner = TrustedOwner::User(kNobody)});
+  ASSERT_TRUE(trusting.ok()) << trusting.status();
+  absl::StatusOr<std::string> message = trusting->recv_bytes_for(std::chrono::seconds(10));
+  ASSERT_TRUE(message.ok()) << message.status();
+  EXPECT_EQ(*message, "forged");
+  EXPECT_TRUE(OpenNamedPipe(name, kSendingSide, {.trusted_owner = TrustedOwner::Any()}).ok());
+  EXPECT_TRUE(RemoveNamedPipe(name).ok());
+}
+
 TEST_F(PermissionTest, AGroupModeKeepsOutUsersOfOtherGroups) {
   const std::string name = UniqueName("group-mode");
   absl::StatusOr<std::pair<PipeEnd, PipeEnd>> pipe = CreateNamedPipe(name, {}, {.mode = 0660});

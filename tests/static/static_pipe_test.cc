@@ -70,7 +70,6 @@ TEST(StaticPipeTest, RejectsBadOptions) {
   constexpr std::uint64_t kHuge = std::numeric_limits<std::uint64_t>::max();
   const StaticPipeOptions bad[] = {
       {.object_size = 0, .object_count = 16},
-      {.object_size = 8, .object_count = 0},
       {.object_size = std::uint64_t{1} << 30, .object_count = 1},  // a record is < 2^30 bytes
       {.object_size = 8, .object_count = (std::uint64_t{1} << 30) + 1},
       {.object_size = std::uint64_t{1} << 20, .object_count = std::uint64_t{1} << 20},  // 2^40
@@ -88,6 +87,12 @@ TEST(StaticPipeTest, RejectsBadOptions) {
         << options.record_alignment << ": " << pipe.status();
   }
   EXPECT_TRUE(StaticPipe({.object_size = 1, .object_count = 1}).ok());
+  // object_count 0 is rounded up to 1, as buffer_size is rounded up.
+  absl::StatusOr<std::pair<StaticPipeEnd, StaticPipeEnd>> one =
+      StaticPipe({.object_size = 8, .object_count = 0});
+  ASSERT_TRUE(one.ok()) << one.status();
+  EXPECT_EQ(one->first.object_count(), 1u);
+  EXPECT_EQ(one->second.object_count(), 1u);
   EXPECT_TRUE(StaticPipe({.object_size = 4, .object_count = 1, .record_alignment = 1}).ok());
 }
 
