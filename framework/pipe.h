@@ -37,7 +37,7 @@
 // - Crashes: any process may be killed at any point. A half-written message
 //   is never delivered; messages of the surviving senders are never lost;
 //   survivors blocked on the dead process return (or carry on) within about
-//   200 ms. A message that a killed receiver had already taken is lost with
+//   100 ms (two 50 ms polls; more on a heavily loaded machine). A message that a killed receiver had already taken is lost with
 //   it, as if it had been delivered just before the kill. A killed sender's
 //   message in progress is never delivered.
 // - fork() and exec(): a child made by fork() holds copies of every end
