@@ -11,11 +11,13 @@
 // can only come from corrupted memory, and a call without a deadline would
 // wait for it forever.
 //
-// So every attempt of a blocking call names the owner it is blocked on
-// (`Blocked`), and every poll looks at that owner's slot: found free at
-// kOrphanPolls polls in a row, the call returns DataLoss. (Two in a row, not
-// one: a slot may be freed just after an attempt saw its claim, by a leave
-// that resolved it; the next attempt then no longer names it.)
+// So the attempts of a blocking call name the owner they are blocked on
+// (`Blocked`, on the blocked branches only: the fast path pays nothing), and
+// every poll looks at the owner last named since the previous poll: found
+// with a free slot at kOrphanPolls polls in a row, the call returns DataLoss
+// (the poll's error ends the wait, see WaitLoop). Two in a row, not one: a
+// slot may be freed just after an attempt saw its claim, by a leave that
+// resolved it; the attempts after that no longer name it.
 //
 // Where the owner's slot holds a live process, the watch cannot tell a
 // forged claim from a real one; README.md ("What a corrupted segment can
@@ -34,12 +36,6 @@ class OwnerWatch {
  public:
   static constexpr int kOrphanPolls = 2;
 
-  // Called at the start of every attempt: what it is blocked on is named
-  // anew (or not at all, e.g. when waiting for an empty ring to fill).
-  void StartAttempt() {
-    waiting_for_ = 0;
-    waiting_ = false;
-  }
   // The attempt is blocked on `owner` (a process slot id, 0 for "none" read
   // from a corrupted word: that counts as a free slot too).
   void Blocked(std::uint32_t owner) {
@@ -48,7 +44,8 @@ class OwnerWatch {
   }
 
   // After a poll for dead peers: `slot_is_free(owner)` says whether the
-  // owner's slot is free now.
+  // owner's slot is free now. Forgets the owner named: the attempts until
+  // the next poll name it again if they are still blocked on it.
   template <typename SlotIsFree>
   void AfterPoll(SlotIsFree&& slot_is_free) {
     if (waiting_ && slot_is_free(waiting_for_)) {
@@ -56,6 +53,7 @@ class OwnerWatch {
     } else {
       polls_with_free_owner_ = 0;
     }
+    waiting_ = false;
   }
 
   // The owner waited for has had a free slot for kOrphanPolls polls in a row.

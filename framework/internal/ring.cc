@@ -127,11 +127,6 @@ absl::StatusOr<std::uint64_t> Ring::AdvanceReleased(std::uint64_t tail) {
 Step Ring::TryClaim(std::uint64_t blocks, std::uint32_t owner, std::uint64_t writer_token,
                     const CallContext& context, bool recount, OwnerWatch& watch,
                     std::uint64_t* position, absl::Status* result) {
-  watch.StartAttempt();
-  if (watch.orphaned()) {
-    *result = Corrupt("a send waits for a claim or stream hold of a free process slot");
-    return Step::kDone;
-  }
   if (Cancelled(context)) {
     *result = ClosedError();
     return Step::kDone;
@@ -242,14 +237,18 @@ absl::Status Ring::Claim(std::uint64_t blocks, std::uint32_t owner, std::uint64_
         return TryClaim(blocks, owner, writer_token, context, polled, watch, position, result);
       },
       [&] {
-        PollFor(watch);
         polled = true;
+        return PollFor(watch);
       });
 }
 
-void Ring::PollFor(OwnerWatch& watch) {
+absl::Status Ring::PollFor(OwnerWatch& watch) {
   client_->PollPeers();
   watch.AfterPoll([this](std::uint32_t owner) { return client_->IsSlotFree(owner); });
+  if (watch.orphaned()) {
+    return Corrupt("a call waits for a claim or stream hold of a free process slot");
+  }
+  return absl::OkStatus();
 }
 
 bool Ring::AnyEndOpen(bool senders, bool recount) const {
@@ -293,6 +292,7 @@ absl::StatusOr<SendTransaction> Ring::BeginSend(std::uint64_t size, const CallCo
   // A long message: take the writer hold, then stream chunks.
   const std::uint64_t token = NewStreamToken(transaction.owner_);
   bool polled = false;
+  OwnerWatch watch;
   absl::Status status = WaitLoop(
       control_->space, context.deadline,
       [&](absl::Status* result) {
@@ -311,11 +311,12 @@ absl::StatusOr<SendTransaction> Ring::BeginSend(std::uint64_t size, const CallCo
           *result = absl::OkStatus();
           return Step::kDone;
         }
+        watch.Blocked(token::Owner(expected));  // another sender streams
         return Step::kBlocked;
       },
       [&] {
-        client_->PollPeers();
         polled = true;
+        return PollFor(watch);
       });
   if (!status.ok()) return status;
   transaction.ring_ = this;
@@ -606,11 +607,6 @@ Step Ring::LookAtHead(std::uint32_t owner, OwnerWatch& watch, HeadFrame* frame,
 
 Step Ring::TryBeginReceive(const CallContext& context, bool recount, OwnerWatch& watch,
                            ReceiveTransaction* transaction, absl::Status* result) {
-  watch.StartAttempt();
-  if (watch.orphaned()) {
-    *result = Corrupt("a receive waits for a claim or stream hold of a free process slot");
-    return Step::kDone;
-  }
   if (Cancelled(context)) {
     *result = ClosedError();
     return Step::kDone;
@@ -716,8 +712,8 @@ absl::Status Ring::WaitForMessage(const CallContext& context, ReceiveTransaction
           return TryBeginReceive(context, polled, watch, transaction, result);
         },
         [&] {
-          PollFor(watch);
           polled = true;
+          return PollFor(watch);
         });
   }
   if (!status.ok() || !transaction->streaming_) return status;
@@ -953,11 +949,6 @@ absl::Status Ring::ReceiveExactly(void* target, std::uint64_t size, const CallCo
 
 Step Ring::TryNextChunk(ReceiveTransaction* transaction, OwnerWatch& watch,
                         absl::Status* result) {
-  watch.StartAttempt();
-  if (watch.orphaned()) {
-    *result = Corrupt("a streamed message's writer hold or chunk names a free process slot");
-    return Step::kDone;
-  }
   if (Cancelled(transaction->context_)) {
     *result = ClosedError();
     return Step::kDone;
@@ -1065,7 +1056,7 @@ absl::StatusOr<std::span<const std::byte>> ReceiveTransaction::NextPiece(
     absl::Status status = WaitLoop(
         ring->control_->data, deadline,
         [&](absl::Status* result) { return ring->TryNextChunk(this, watch, result); },
-        [&] { ring->PollFor(watch); });
+        [&] { return ring->PollFor(watch); });
     if (absl::IsDeadlineExceeded(status) || absl::IsUnavailable(status)) return status;
     if (!status.ok()) {
       Abandon();
@@ -1173,7 +1164,10 @@ absl::Status Ring::WaitForEnds(bool senders, const CallContext& context) {
         *result = absl::OkStatus();
         return Step::kDone;
       },
-      [&] { client_->PollPeers(); });
+      [&] {
+        client_->PollPeers();
+        return absl::OkStatus();
+      });
 }
 
 void Ring::WakeAll() {

@@ -362,8 +362,9 @@ class Ring {
   Step TryBeginReceive(const CallContext& context, bool recount, OwnerWatch& watch,
                        ReceiveTransaction* transaction, absl::Status* result);
   Step TryNextChunk(ReceiveTransaction* transaction, OwnerWatch& watch, absl::Status* result);
-  // The poll of a blocked call: dead peers, then the owner it waits for.
-  void PollFor(OwnerWatch& watch);
+  // The poll of a blocked call: dead peers, then the owner it waits for
+  // (DataLoss once that owner is orphaned, see owner_watch.h).
+  absl::Status PollFor(OwnerWatch& watch);
   // Reads the rest of a streamed message into `message` (appending).
   absl::Status ReadRest(ReceiveTransaction& transaction, std::string& message,
                         const Deadline& deadline);

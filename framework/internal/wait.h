@@ -74,9 +74,11 @@ enum class Step {
 };
 
 // Runs `attempt(absl::Status*) -> Step` until it is done, waiting on `line`
-// in between; runs `poll()` (the search for dead peers) every
-// kPollIntervalNs of waiting. Returns the attempt's result, DeadlineExceeded,
-// or Unavailable for a non-blocking deadline that would have to wait.
+// in between; runs `poll() -> absl::Status` (the search for dead peers)
+// every kPollIntervalNs of waiting, and returns its error if it finds one
+// (the wait can never end, see owner_watch.h). Returns the attempt's result,
+// DeadlineExceeded, or Unavailable for a non-blocking deadline that would
+// have to wait.
 template <typename Attempt, typename Poll>
 absl::Status WaitLoop(WaitLine& line, const Deadline& deadline, Attempt&& attempt, Poll&& poll) {
   absl::Status result;
@@ -93,7 +95,7 @@ absl::Status WaitLoop(WaitLine& line, const Deadline& deadline, Attempt&& attemp
       }
       if (!polled) {
         polled = true;
-        poll();
+        if (absl::Status status = poll(); !status.ok()) return status;
         continue;
       }
       return absl::UnavailableError("the call would block");
@@ -114,7 +116,7 @@ absl::Status WaitLoop(WaitLine& line, const Deadline& deadline, Attempt&& attemp
     const std::int64_t now = Deadline::NowNanoseconds();
     if (deadline.has_passed()) return absl::DeadlineExceededError("deadline exceeded");
     if (now - last_poll >= kPollIntervalNs) {
-      poll();
+      if (absl::Status status = poll(); !status.ok()) return status;
       last_poll = now;
     }
     // SYNC POINT (Dekker): observe the signal, announce, re-check.
