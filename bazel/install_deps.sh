@@ -14,9 +14,11 @@ PACKAGES=(
   bazel-bootstrap
   bazel-rules-java
   bazel-platforms
-  # the default toolchain (gcc 12) and pkg-config (read by the repository rule)
+  # the default toolchain (gcc 12) and pkg-config (read by the repository rule
+  # and by the pkg-config consumer); CMake for the CMake build
   build-essential
   pkg-config
+  cmake
   # --config=tsan and --config=fuzz: clang-14, its sanitizer runtimes and
   # libFuzzer, llvm-symbolizer for readable reports
   clang-14

@@ -12,6 +12,10 @@
 #   4. the consumer workspace examples/bazel_consumer: build and run it
 #   5. every test tagged "fuzz", with --config=fuzz (libFuzzer + ASan + UBSan),
 #      for FUZZ_RUNS executions each (capped at FUZZ_MAX_TOTAL_TIME seconds)
+#   6. CMake: the source lists agree with Bazel's (tools/check_cmake_sources.sh);
+#      configure, build, install into a temporary prefix, ctest; then two
+#      consumers outside the tree against the installed copy, one with
+#      find_package(buffered_pipe), one with pkg-config, both run
 #
 # Targets are discovered (//..., and a query for the "fuzz" tag): adding a
 # test needs no edit here. The last line of output is always
@@ -169,5 +173,51 @@ else
   FAILED=$((FAILED + 1))
   TIMES+=("fuzz: $((SECONDS - t0))s")
 fi
+
+# ---- 6. CMake ------------------------------------------------------------------
+t0=$SECONDS
+say "== cmake: sources, configure, build, install, ctest, consumers"
+CMAKE_WORK="$(mktemp -d "${TMPDIR:-/tmp}/buffered_pipe_cmake.XXXXXX")"
+cmake_step() { # cmake_step NAME COMMAND...: one counted result
+  local name="$1"
+  shift
+  if "$@" >"$LOG_DIR/cmake_$name.log" 2>&1; then
+    PASSED=$((PASSED + 1))
+    say "cmake: $name passed"
+  else
+    FAILED=$((FAILED + 1))
+    tail -n 60 "$LOG_DIR/cmake_$name.log"
+    say "cmake: $name FAILED"
+    return 1
+  fi
+}
+if cmake_step sources env BAZEL="$BAZEL" bash "$ROOT/tools/check_cmake_sources.sh" &&
+  cmake_step build bash -c "cmake -S '$ROOT' -B '$CMAKE_WORK/build' -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+      && cmake --build '$CMAKE_WORK/build' -j 2 \
+      && cmake --install '$CMAKE_WORK/build' --prefix '$CMAKE_WORK/prefix'"; then
+  # Each ctest test counts as one test.
+  (cd "$CMAKE_WORK/build" && ctest --output-on-failure --timeout 900) >"$LOG_DIR/ctest.log" 2>&1
+  ctest_summary=$(grep -E 'tests passed, [0-9]+ tests failed out of [0-9]+' "$LOG_DIR/ctest.log" || true)
+  if [[ -z "$ctest_summary" ]]; then
+    tail -n 60 "$LOG_DIR/ctest.log"
+    say "cmake: ctest printed no summary: counted as one failure"
+    FAILED=$((FAILED + 1))
+  else
+    ctest_failed=$(echo "$ctest_summary" | sed -E 's/.* ([0-9]+) tests failed out of ([0-9]+).*/\1/')
+    ctest_total=$(echo "$ctest_summary" | sed -E 's/.* ([0-9]+) tests failed out of ([0-9]+).*/\2/')
+    PASSED=$((PASSED + ctest_total - ctest_failed))
+    FAILED=$((FAILED + ctest_failed))
+    [[ $ctest_failed -eq 0 ]] || grep -E 'Failed|\*\*\*' "$LOG_DIR/ctest.log" | head -40
+    say "ctest: $((ctest_total - ctest_failed)) passed, $ctest_failed failed"
+  fi
+  cmake_step find_package_consumer bash -c "cmake -S '$ROOT/examples/cmake_consumer' -B '$CMAKE_WORK/consumer' \
+      -DCMAKE_PREFIX_PATH='$CMAKE_WORK/prefix' && cmake --build '$CMAKE_WORK/consumer' \
+      && '$CMAKE_WORK/consumer/consumer'" || true
+  cmake_step pkg_config_consumer bash -c "export PKG_CONFIG_PATH='$CMAKE_WORK/prefix/lib/pkgconfig'; \
+      c++ -o '$CMAKE_WORK/pkg_consumer' '$ROOT/examples/cmake_consumer/main.cc' \
+      \$(pkg-config --cflags --libs buffered_pipe) && '$CMAKE_WORK/pkg_consumer'" || true
+fi
+rm -rf "$CMAKE_WORK"
+TIMES+=("cmake: $((SECONDS - t0))s")
 
 exit 0 # the EXIT trap (finish) prints the summary line and sets the exit code

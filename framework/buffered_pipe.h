@@ -21,5 +21,6 @@
 #include "buffered_pipe/pipe.h"
 #include "buffered_pipe/static_pipe.h"
 #include "buffered_pipe/status.h"
+#include "buffered_pipe/version.h"
 
 #endif  // BUFFERED_PIPE_BUFFERED_PIPE_H_

@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "buffered_pipe/version.h"
 #include "absl/strings/str_format.h"
 #include "buffered_pipe/internal/attachment.h"
 #include "buffered_pipe/internal/factory.h"
@@ -317,7 +318,8 @@ int Main(int argc, const char* const* argv, std::ostream& out, std::ostream& err
   const std::string usage =
       "usage: bpipe list\n"
       "       bpipe stat NAME\n"
-      "       bpipe rm [--force] NAME\n";
+      "       bpipe rm [--force] NAME\n"
+      "       bpipe --version\n";
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty()) {
     err << usage;
@@ -325,6 +327,10 @@ int Main(int argc, const char* const* argv, std::ostream& out, std::ostream& err
   }
   const std::string command = args[0];
   args.erase(args.begin());
+  if (command == "--version" && args.empty()) {
+    out << "bpipe (buffered_pipe) " << kVersion << "\n";
+    return 0;
+  }
   if (command == "list" && args.empty()) {
     out << FormatList(List());
     return 0;

@@ -20,6 +20,7 @@
 #include "buffered_pipe/pipe.h"
 #include "buffered_pipe/static_pipe.h"
 #include "buffered_pipe/status.h"
+#include "buffered_pipe/version.h"
 #include "gtest/gtest.h"
 
 extern char** environ;
@@ -235,6 +236,9 @@ TEST(BpipeTest, TheBinaryListsStatsAndRemoves) {
   output.clear();
   EXPECT_EQ(RunBinary({"frobnicate"}, &output), 2) << output;
   EXPECT_TRUE(NameExists(live));
+  output.clear();
+  ASSERT_EQ(RunBinary({"--version"}, &output), 0) << output;
+  EXPECT_EQ(output, std::string("bpipe (buffered_pipe) ") + kVersion + "\n");
 }
 
 }  // namespace

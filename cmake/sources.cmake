@@ -1,0 +1,49 @@
+# The library's sources and public headers, for the CMake build. Bazel's
+# BUILD files are the other list: tools/check_cmake_sources.sh (run by the
+# test command) fails when the two differ, so they cannot drift.
+
+# Installed as include/buffered_pipe/<path below framework/>.
+set(BUFFERED_PIPE_FRAMEWORK_HEADERS
+  buffered_pipe.h
+  deadline.h
+  internal/attachment.h
+  internal/endpoint.h
+  internal/factory.h
+  internal/futex.h
+  internal/layout.h
+  internal/owner_watch.h
+  internal/process_identity.h
+  internal/ring.h
+  internal/segment.h
+  internal/wait.h
+  message.h
+  pipe.h
+  static_pipe.h
+  status.h
+  version.h
+)
+set(BUFFERED_PIPE_FRAMEWORK_SOURCES
+  internal/attachment.cc
+  internal/endpoint.cc
+  internal/factory.cc
+  internal/futex.cc
+  internal/process_identity.cc
+  internal/ring.cc
+  internal/segment.cc
+  pipe.cc
+  static_pipe.cc
+)
+# Installed as include/buffered_pipe/codecs/<path below codecs/>.
+set(BUFFERED_PIPE_CODECS_HEADERS
+  byte_io.h
+  cereal.h
+  codec.h
+  internal/cereal_archive.h
+  raw_bytes.h
+  trivially_copyable.h
+  typed_pipe.h
+)
+set(BUFFERED_PIPE_CODECS_SOURCES
+  byte_io.cc
+  codec.cc
+)
