@@ -17,6 +17,7 @@ set(BUFFERED_PIPE_FRAMEWORK_HEADERS
   internal/segment.h
   internal/wait.h
   message.h
+  message_type.h
   pipe.h
   static_pipe.h
   status.h
@@ -30,6 +31,7 @@ set(BUFFERED_PIPE_FRAMEWORK_SOURCES
   internal/process_identity.cc
   internal/ring.cc
   internal/segment.cc
+  message_type.cc
   pipe.cc
   static_pipe.cc
 )
@@ -45,5 +47,4 @@ set(BUFFERED_PIPE_CODECS_HEADERS
 )
 set(BUFFERED_PIPE_CODECS_SOURCES
   byte_io.cc
-  codec.cc
 )

@@ -118,6 +118,7 @@
 #include "buffered_pipe/codecs/raw_bytes.h"
 #include "buffered_pipe/codecs/trivially_copyable.h"
 #include "buffered_pipe/deadline.h"
+#include "buffered_pipe/message_type.h"
 #include "buffered_pipe/message.h"
 #include "buffered_pipe/pipe.h"
 
@@ -197,31 +198,8 @@ concept HasDefaultCodec = !codecs_internal::IsNoCodecFound<DefaultCodecFor<T>>::
 
 // --- Message-type fingerprints -------------------------------------------------
 
-// The name a typed pipe records (hashed) for its message type. By default the
-// C++ name of the type, as the compiler spells it ("geo::Point"), from
-// typeid (so the default needs RTTI). Programs built against different
-// standard libraries spell std types differently (std::__cxx11::basic_string,
-// std::__1::basic_string) and would refuse each other's typed pipes.
-// Specialise it to make the name independent of namespaces and spelling, or
-// to add a schema version that you bump when the type's encoding changes:
-//   template <> struct buffered_pipe::MessageTypeName<Order> {
-//     static std::string Get() { return "shop.Order/3"; }
-//   };
-template <typename T>
-struct MessageTypeName {
-  static std::string Get();
-};
-
-namespace codecs_internal {
-std::string DemangledName(const std::type_info& type);
-// 64-bit hash of (name, size, alignment); never 0.
-std::uint64_t Fingerprint(std::string_view name, std::uint64_t size, std::uint64_t alignment);
-}  // namespace codecs_internal
-
-template <typename T>
-std::string MessageTypeName<T>::Get() {
-  return codecs_internal::DemangledName(typeid(T));
-}
+// MessageTypeName<T> (the name typed pipes record for T, and its
+// customisation point) is in buffered_pipe/message_type.h.
 
 // The fingerprint of T that typed pipes record: a hash of MessageTypeName<T>,
 // sizeof(T) and alignof(T); for raw-byte types, of "bytes" alone (they all
@@ -229,8 +207,8 @@ std::string MessageTypeName<T>::Get() {
 template <typename T>
 std::uint64_t MessageTypeFingerprint() {
   static const std::uint64_t fingerprint =
-      RawBytesEncodable<T> ? codecs_internal::Fingerprint("bytes", 0, 0)
-                           : codecs_internal::Fingerprint(MessageTypeName<T>::Get(), sizeof(T),
+      RawBytesEncodable<T> ? message_type_internal::Fingerprint("bytes", 0, 0)
+                           : message_type_internal::Fingerprint(MessageTypeName<T>::Get(), sizeof(T),
                                                           alignof(T));
   return fingerprint;
 }

@@ -24,6 +24,7 @@ absl::StatusOr<internal::SegmentSpec> StaticSpec(const StaticPipeOptions& option
   internal::SegmentSpec spec;
   spec.kind = internal::SegmentKind::kStatic;
   spec.ring_count = options.duplex ? 2 : 1;
+  ring->type_fingerprint = options.record_type;
   spec.rings[0] = *ring;
   spec.rings[1] = options.duplex ? *ring : internal::RingSpec{};
   return spec;
@@ -66,6 +67,7 @@ StaticPipeEnd::StaticPipeEnd(internal::Endpoint endpoint) : endpoint_(std::move(
   const internal::RingSpec& spec = (*ring)->spec();
   object_size_ = spec.record_size;
   object_count_ = spec.capacity_blocks;
+  record_type_ = spec.type_fingerprint;
   // The data region starts on a page boundary and slots are block_size apart.
   slot_alignment_ = std::min<std::uint64_t>(std::uint64_t{1} << std::countr_zero(spec.block_size),
                                             internal::kPageSize);

@@ -106,6 +106,7 @@
 #include "buffered_pipe/deadline.h"
 #include "buffered_pipe/internal/endpoint.h"
 #include "buffered_pipe/internal/ring.h"
+#include "buffered_pipe/message_type.h"
 #include "buffered_pipe/pipe.h"
 
 namespace buffered_pipe {
@@ -123,6 +124,10 @@ struct StaticPipeOptions {
   // Every slot's address is a multiple of this: a power of two up to 4096
   // (values below 8 are raised to 8).
   std::uint64_t record_alignment = 8;
+  // What the records are (RecordTypeFingerprint<T>(), message_type.h),
+  // recorded in the pipe and checked by OpenNamedTypedStaticPipe<T>; 0 for
+  // plain bytes. The typed forms set it.
+  std::uint64_t record_type = 0;
 };
 
 // An outgoing record written in place: a slot of the pipe, claimed for the
@@ -217,6 +222,8 @@ class StaticPipeEnd {
   // have the same geometry.
   std::uint64_t object_size() const { return object_size_; }
   std::uint64_t object_count() const { return object_count_; }
+  // The record type the pipe was made for (RecordTypeFingerprint, 0: bytes).
+  std::uint64_t record_type() const { return record_type_; }
   // The largest power of two (up to 4096) that every slot address is a
   // multiple of: at least the record_alignment the pipe was made with.
   std::uint64_t slot_alignment() const { return slot_alignment_; }
@@ -287,6 +294,7 @@ class StaticPipeEnd {
   // Copied from the segment at open; immutable.
   std::uint64_t object_size_ = 0;
   std::uint64_t object_count_ = 0;
+  std::uint64_t record_type_ = 0;
   std::uint64_t slot_alignment_ = 0;
 };
 
@@ -431,9 +439,17 @@ class TypedStaticPipeEnd {
   TypedStaticPipeEnd() = default;
 
   // Wraps a bytes end (for example one from OpenNamedStaticPipe) after
-  // checking that its records are sizeof(T) bytes and its slots aligned for
-  // T. InvalidArgument otherwise (the end is then closed).
+  // checking that its records are sizeof(T) bytes, its slots aligned for T,
+  // and, if the pipe was made by a typed form, that it was made for T (its
+  // RecordTypeFingerprint). InvalidArgument otherwise (the end is then
+  // closed). A pipe of plain bytes of the right size is accepted.
   static absl::StatusOr<TypedStaticPipeEnd> FromBytesEnd(StaticPipeEnd end) {
+    if (end.record_type() != 0 && end.record_type() != RecordTypeFingerprint<T>()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "the pipe was made for records of another type, not ", MessageTypeName<T>::Get(),
+          " (record type ", absl::Hex(end.record_type(), absl::kZeroPad16), ", expected ",
+          absl::Hex(RecordTypeFingerprint<T>(), absl::kZeroPad16), ")"));
+    }
     if (end.object_size() != sizeof(T)) {
       return absl::InvalidArgumentError(absl::StrCat("the pipe's records are ", end.object_size(),
                                                      " bytes, not sizeof(T) = ", sizeof(T)));
@@ -521,9 +537,10 @@ absl::StatusOr<std::pair<TypedStaticPipeEnd<T>, TypedStaticPipeEnd<T>>> TypedSta
     const TypedStaticPipeOptions& options = {});
 
 // Named forms; errors as for CreateNamedStaticPipe / OpenNamedStaticPipe, and
-// InvalidArgument when opening a pipe whose records are not sizeof(T) bytes
-// or whose slots are not aligned for T. A different T of the same size and
-// alignment is not detected.
+// InvalidArgument when opening a pipe whose records are not sizeof(T) bytes,
+// whose slots are not aligned for T, or that was made for another record
+// type (the fingerprint of MessageTypeName<T>, size and alignment, as a named
+// typed generic pipe records its message type).
 template <typename T>
 absl::StatusOr<std::pair<TypedStaticPipeEnd<T>, TypedStaticPipeEnd<T>>> CreateNamedTypedStaticPipe(
     const std::string& name, const TypedStaticPipeOptions& options = {},
@@ -542,7 +559,8 @@ StaticPipeOptions BytesOptions(const TypedStaticPipeOptions& options) {
   return StaticPipeOptions{.object_size = sizeof(T),
                            .object_count = options.object_count,
                            .duplex = options.duplex,
-                           .record_alignment = RecordAlignment<T>()};
+                           .record_alignment = RecordAlignment<T>(),
+                           .record_type = RecordTypeFingerprint<T>()};
 }
 
 template <typename T>

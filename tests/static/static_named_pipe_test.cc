@@ -150,6 +150,28 @@ TEST(StaticNamedPipeTest, OpeningChecksKindAndRecordType) {
   EXPECT_EQ(bytes_end->object_count(), 4u);
 }
 
+// Issue 10: a named typed static pipe records its record type's fingerprint
+// (as a named typed generic pipe does): another type of the same size and
+// alignment is refused; a plain-bytes end still opens it.
+struct OtherRecordOfTheSameShape {
+  std::uint64_t words[8];
+};
+static_assert(sizeof(OtherRecordOfTheSameShape) == sizeof(PeerRecord));
+static_assert(alignof(OtherRecordOfTheSameShape) == alignof(PeerRecord));
+
+TEST(StaticNamedPipeTest, ATypedPipeRefusesAnotherRecordTypeOfTheSameShape) {
+  const std::string name = UniqueName("static-type");
+  auto pipe = CreateNamedTypedStaticPipe<PeerRecord>(name, {.object_count = 4});
+  ASSERT_TRUE(pipe.ok()) << pipe.status();
+  EXPECT_EQ(pipe->first.bytes_end().record_type(), RecordTypeFingerprint<PeerRecord>());
+  const absl::Status other =
+      OpenNamedTypedStaticPipe<OtherRecordOfTheSameShape>(name, kReceivingSide).status();
+  EXPECT_TRUE(absl::IsInvalidArgument(other)) << other;
+  EXPECT_NE(other.message().find("another type"), std::string::npos) << other;
+  EXPECT_TRUE(OpenNamedTypedStaticPipe<PeerRecord>(name, kReceivingSide).ok());
+  EXPECT_TRUE(OpenNamedStaticPipe(name, kReceivingSide).ok());  // bytes: any type
+}
+
 TEST(StaticNamedPipeTest, NameErrors) {
   const std::string name = UniqueName("static-errors");
   EXPECT_TRUE(absl::IsNotFound(OpenNamedStaticPipe(name, kReceivingSide).status()));

@@ -1,11 +1,11 @@
-#include "buffered_pipe/codecs/codec.h"
+#include "buffered_pipe/message_type.h"
 
 #include <cxxabi.h>
 
 #include <cstdlib>
 #include <memory>
 
-namespace buffered_pipe::codecs_internal {
+namespace buffered_pipe::message_type_internal {
 
 std::string DemangledName(const std::type_info& type) {
   int status = 0;
@@ -28,4 +28,4 @@ std::uint64_t Fingerprint(std::string_view name, std::uint64_t size, std::uint64
   return hash != 0 ? hash : 1;  // 0 means "untyped"
 }
 
-}  // namespace buffered_pipe::codecs_internal
+}  // namespace buffered_pipe::message_type_internal
