@@ -15,6 +15,7 @@ absl::StatusOr<internal::SegmentSpec> GenericSpec(const PipeOptions& options) {
   internal::SegmentSpec spec;
   spec.kind = internal::SegmentKind::kGeneric;
   spec.ring_count = options.duplex ? 2 : 1;
+  spec.process_slot_count = options.max_processes;
   spec.rings[0] = *ring;
   spec.rings[1] = options.duplex ? *ring : internal::RingSpec{};
   return spec;

@@ -47,9 +47,9 @@
 //   50 ms, where /proc/<pid>/map_files is readable to them, i.e. same user
 //   or root; otherwise at its exit). posix_spawn runs no fork handlers: its
 //   child never counts.
-// - Processes: each pipe has 255 process slots. A process that cannot get
-//   one (more processes attached, or a forked child when the table was
-//   full) gets ResourceExhausted from its calls on the ends (each call tries
+// - Processes: each pipe has max_processes process slots (PipeOptions; 255
+//   by default, the most). A process that cannot get one (more processes
+//   attached, or a forked child when the table was full) gets ResourceExhausted from its calls on the ends (each call tries
 //   again to get a slot); its ends never count, so nothing it does changes
 //   what other processes see.
 // - Memory: an anonymous pipe's memory goes away with its last mapping. A
@@ -95,6 +95,10 @@
 
 namespace buffered_pipe {
 
+// The most processes a pipe can serve at once (PipeOptions::max_processes):
+// owner ids are 8 bits in the ring's synchronisation words.
+inline constexpr std::uint32_t kMaxProcesses = internal::kMaxProcessSlotCount;
+
 struct PipeOptions {
   // Bytes of ring, at most 2^36; rounded up to a power of two of at least
   // 64 (one block): the seed's 2, 3, 5, 16 or 20 all become 64.
@@ -102,6 +106,11 @@ struct PipeOptions {
   // false: (receiving end, sending end); true: two ends that both send and
   // receive, each with its own ring of buffer_size bytes.
   bool duplex = false;
+  // How many processes may hold ends at once: 1 to 255 (kMaxProcesses), the
+  // size of the pipe's process table (64 bytes of shared memory each). A
+  // process beyond it gets ResourceExhausted (see "Processes" above); a
+  // process that closes all its ends, exits or dies frees its slot.
+  std::uint32_t max_processes = kMaxProcesses;
 };
 
 // Whose /dev/shm file a named pipe may be, for this process to open it or
@@ -380,7 +389,8 @@ absl::StatusOr<std::pair<PipeEnd, PipeEnd>> CreateNamedPipe(
 // Opens one end of a named generic pipe. Errors: NotFound, PermissionDenied
 // (no access, or a file of an owner `options.trusted_owner` does not trust),
 // InvalidArgument (not a generic pipe, other layout version), DataLoss
-// (inconsistent segment), ResourceExhausted (255 processes attached).
+// (inconsistent segment), ResourceExhausted (its max_processes processes
+// attached).
 // The peer may not be there yet: see PipeEnd::wait_for_peer.
 absl::StatusOr<PipeEnd> OpenNamedPipe(const std::string& name, Side side,
                                       const OpenOptions& options = {});

@@ -24,6 +24,7 @@ absl::StatusOr<internal::SegmentSpec> StaticSpec(const StaticPipeOptions& option
   internal::SegmentSpec spec;
   spec.kind = internal::SegmentKind::kStatic;
   spec.ring_count = options.duplex ? 2 : 1;
+  spec.process_slot_count = options.max_processes;
   ring->type_fingerprint = options.record_type;
   spec.rings[0] = *ring;
   spec.rings[1] = options.duplex ? *ring : internal::RingSpec{};

@@ -121,6 +121,8 @@ struct StaticPipeOptions {
   // false: (receiving end, sending end); true: two ends that both send and
   // receive, each with its own ring of object_count slots.
   bool duplex = false;
+  // As in PipeOptions: 1 to 255 processes with ends at once.
+  std::uint32_t max_processes = kMaxProcesses;
   // Every slot's address is a multiple of this: a power of two up to 4096
   // (values below 8 are raised to 8).
   std::uint64_t record_alignment = 8;
@@ -313,8 +315,8 @@ absl::StatusOr<std::pair<StaticPipeEnd, StaticPipeEnd>> CreateNamedStaticPipe(
 
 // Opens one end of a named static pipe. Errors: NotFound, PermissionDenied,
 // InvalidArgument (not a static pipe, e.g. a generic one; other layout
-// version), DataLoss (inconsistent segment), ResourceExhausted (255 processes
-// attached). Remove a name with RemoveNamedPipe (pipe.h).
+// version), DataLoss (inconsistent segment), ResourceExhausted (its
+// max_processes processes attached). Remove a name with RemoveNamedPipe (pipe.h).
 absl::StatusOr<StaticPipeEnd> OpenNamedStaticPipe(const std::string& name, Side side,
                                                   const OpenOptions& options = {});
 
@@ -527,6 +529,7 @@ struct TypedStaticPipeOptions {
   std::uint64_t object_count = 16;
   // As in StaticPipeOptions.
   bool duplex = false;
+  std::uint32_t max_processes = kMaxProcesses;
 };
 
 // Makes an anonymous static pipe of T records (object_size = sizeof(T), slots
@@ -559,6 +562,7 @@ StaticPipeOptions BytesOptions(const TypedStaticPipeOptions& options) {
   return StaticPipeOptions{.object_size = sizeof(T),
                            .object_count = options.object_count,
                            .duplex = options.duplex,
+                           .max_processes = options.max_processes,
                            .record_alignment = RecordAlignment<T>(),
                            .record_type = RecordTypeFingerprint<T>()};
 }

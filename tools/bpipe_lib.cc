@@ -72,7 +72,7 @@ HoldInfo ReadHold(const in::Segment& segment, std::uint64_t token) {
     return hold;
   }
   hold.slot = in::token::Owner(token);
-  hold.alive = hold.slot >= 1 && hold.slot <= in::kProcessSlotCount &&
+  hold.alive = segment.IsOwnerId(hold.slot) &&
                in::IsSlotOccupantAlive(segment.slot(hold.slot), segment.size());
   return hold;
 }
@@ -148,7 +148,7 @@ absl::StatusOr<PipeInfo> Inspect(const std::string& name) {
     info.uid = file.st_uid;
   }
   info.lifecycle = LifecycleName(segment->header().lifecycle.load(std::memory_order_acquire));
-  for (std::uint32_t owner = 1; owner <= in::kProcessSlotCount; ++owner) {
+  for (std::uint32_t owner = 1; owner <= segment->process_slot_count(); ++owner) {
     const in::ProcessSlot& slot = segment->slot(owner);
     const std::uint64_t state = slot.state.load(std::memory_order_acquire);
     const in::SlotTag tag = in::slot_state::Tag(state);

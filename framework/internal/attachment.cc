@@ -102,6 +102,22 @@ Attachment::Attachment(Segment segment) : segment_(std::move(segment)) {
 
 absl::StatusOr<std::shared_ptr<Attachment>> Attachment::Attach(Segment segment) {
   InstallForkHandlers();
+  if (segment.is_named()) {
+    Registry& registry = GetRegistry();
+    std::lock_guard<std::mutex> lock(registry.mutex);
+    for (Attachment* existing : registry.attachments) {
+      if (existing->left_ || existing->owner() == 0 ||
+          existing->registered_pid_ != CurrentProcess().pid ||
+          existing->segment_.instance_id() != segment.instance_id() ||
+          existing->segment_.name() != segment.name()) {
+        continue;
+      }
+      std::shared_ptr<Attachment> shared = existing->weak_from_this().lock();
+      if (shared == nullptr) continue;  // being destroyed
+      ++shared->pending_opens_;
+      return shared;
+    }
+  }
   std::shared_ptr<Attachment> attachment(new Attachment(std::move(segment)));
   {
     Registry& registry = GetRegistry();
@@ -131,7 +147,7 @@ Attachment::~Attachment() { LeaveSegment(); }
 
 std::uint32_t Attachment::ClaimFreeSlot(SlotTag tag, const ProcessIdentity& identity,
                                         std::int64_t reserved_at_ns, std::uint32_t* generation) {
-  for (std::uint32_t candidate = 1; candidate <= kProcessSlotCount; ++candidate) {
+  for (std::uint32_t candidate = 1; candidate <= segment_.process_slot_count(); ++candidate) {
     ProcessSlot& slot = segment_.slot(candidate);
     std::uint64_t observed = slot.state.load(std::memory_order_acquire);
     if (slot_state::Tag(observed) != SlotTag::kFree) continue;
@@ -191,7 +207,7 @@ absl::Status Attachment::TakeSlot() {
   ChangeTotalsByLocalCounts(/*add=*/false);
   owner_.store(0, std::memory_order_relaxed);
   return absl::ResourceExhaustedError(
-      absl::StrCat("all ", kProcessSlotCount, " process slots of the pipe are in use"));
+      absl::StrCat("all ", segment_.process_slot_count(), " process slots of the pipe are in use"));
 }
 
 std::uint32_t Attachment::CountOpenEnds(const Ring& ring, bool senders) const {
@@ -199,7 +215,7 @@ std::uint32_t Attachment::CountOpenEnds(const Ring& ring, bool senders) const {
   while (index < segment_.spec().ring_count && rings_[index].get() != &ring) ++index;
   if (index == segment_.spec().ring_count) return 0;
   std::uint64_t sum = 0;
-  for (std::uint32_t candidate = 1; candidate <= kProcessSlotCount; ++candidate) {
+  for (std::uint32_t candidate = 1; candidate <= segment_.process_slot_count(); ++candidate) {
     const ProcessSlot& slot = segment_.slot(candidate);
     // Acquire: pairs with the seq_cst stores of the state; the counts of a
     // slot being taken or reaped count too (erring towards "open").
@@ -213,6 +229,7 @@ std::uint32_t Attachment::CountOpenEnds(const Ring& ring, bool senders) const {
 
 absl::Status Attachment::AddEnd(EndRoles roles) {
   std::lock_guard<std::mutex> lock(GetRegistry().mutex);
+  if (pending_opens_ > 0) --pending_opens_;
   if (left_) return absl::CancelledError("every end of this pipe in this process is closed");
   const std::uint32_t me = owner();
   if (me == 0) return absl::ResourceExhaustedError("this process has no slot in the pipe");
@@ -257,7 +274,7 @@ void Attachment::RemoveEnd(EndRoles roles) {
         SaturatingSubtract(rings_[roles.receive_ring]->control().receivers_open, 1);
       }
     }
-    last_end = true;
+    last_end = pending_opens_ == 0;
     for (std::uint32_t ring = 0; ring < kMaxRings; ++ring) {
       last_end = last_end && local_senders_[ring] == 0 && local_receivers_[ring] == 0;
     }
@@ -286,12 +303,12 @@ absl::Status Attachment::RegisterProcess() {
 }
 
 bool Attachment::IsSlotAlive(std::uint32_t slot_owner) const {
-  if (slot_owner == 0 || slot_owner > kProcessSlotCount) return false;
+  if (!segment_.IsOwnerId(slot_owner)) return false;
   return IsSlotOccupantAlive(segment_.slot(slot_owner), segment_.size());
 }
 
 bool Attachment::IsSlotFree(std::uint32_t owner) const {
-  if (owner == 0 || owner > kProcessSlotCount) return true;
+  if (!segment_.IsOwnerId(owner)) return true;
   // Acquire: pairs with the seq_cst store that frees a slot after its
   // claims and holds were resolved.
   return slot_state::Tag(segment_.slot(owner).state.load(std::memory_order_acquire)) ==
@@ -379,7 +396,7 @@ bool Attachment::Reap(std::uint32_t slot_owner, std::uint64_t observed_state) {
 int Attachment::ReapDeadProcesses() {
   int reaped = 0;
   const std::uint32_t me = owner();
-  for (std::uint32_t candidate = 1; candidate <= kProcessSlotCount; ++candidate) {
+  for (std::uint32_t candidate = 1; candidate <= segment_.process_slot_count(); ++candidate) {
     if (candidate == me) continue;
     const std::uint64_t state = segment_.slot(candidate).state.load(std::memory_order_acquire);
     if (slot_state::Tag(state) == SlotTag::kFree) continue;
@@ -411,7 +428,7 @@ void Attachment::PollPeers() {
 }
 
 bool Attachment::AnySlotOccupied() const {
-  for (std::uint32_t candidate = 1; candidate <= kProcessSlotCount; ++candidate) {
+  for (std::uint32_t candidate = 1; candidate <= segment_.process_slot_count(); ++candidate) {
     // seq_cst: part of the Dekker pairing between the last closer and an opener.
     if (slot_state::Tag(segment_.slot(candidate).state.load(std::memory_order_seq_cst)) !=
         SlotTag::kFree) {

@@ -68,11 +68,14 @@ inline constexpr std::int64_t kForkReservationTimeoutNs = 10'000'000'000;
 // has called exec()) counts as dead too.
 bool IsSlotOccupantAlive(const ProcessSlot& slot, std::uint64_t mapping_size = 0);
 
-class Attachment final : public RingClient {
+class Attachment final : public RingClient, public std::enable_shared_from_this<Attachment> {
  public:
   // Registers this process in `segment` and builds its rings. For a named
   // segment whose flags hold kRemoveWhenUnused, the last process to leave
-  // removes the name.
+  // removes the name. A process that already has the same named segment
+  // attached with a slot gets that attachment back (its new mapping is
+  // dropped): one process holds one slot however often it opens a name. The
+  // caller must then add an end (AddEnd) before the attachment can leave.
   static absl::StatusOr<std::shared_ptr<Attachment>> Attach(Segment segment);
 
   Attachment(const Attachment&) = delete;
@@ -136,6 +139,10 @@ class Attachment final : public RingClient {
   std::uint32_t child_slot_ = 0;
   // This process has left the segment: its last end closed (registry lock).
   bool left_ = false;
+  // Attach() calls that returned this attachment again and whose AddEnd has
+  // not come yet: the attachment does not leave while one is pending
+  // (registry lock).
+  std::uint32_t pending_opens_ = 0;
 };
 
 }  // namespace buffered_pipe::internal

@@ -20,7 +20,7 @@ namespace {
 
 bool IsStale(const Segment& segment) {
   bool used = false;
-  for (std::uint32_t owner = 1; owner <= kProcessSlotCount; ++owner) {
+  for (std::uint32_t owner = 1; owner <= segment.process_slot_count(); ++owner) {
     const ProcessSlot& slot = segment.slot(owner);
     if (slot_state::Tag(slot.state.load(std::memory_order_acquire)) == SlotTag::kFree) continue;
     used = true;

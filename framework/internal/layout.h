@@ -11,7 +11,7 @@
 // ---------------------------------------------------------------------------
 //
 //   offset 0                 SegmentHeader            (identity, geometry, lifecycle)
-//   header.process_table     ProcessSlot[255]         (one cache line each)
+//   header.process_table     ProcessSlot[process_slot_count]  (1..255, one cache line each)
 //   ring.control_offset      RingControl              (one per ring, 6 cache lines)
 //   ring.cells_offset        Cell[block_count]        (16 bytes each)
 //   ring.data_offset         byte[block_count * block_size]
@@ -169,11 +169,13 @@ inline constexpr std::size_t kPageSize = 4096;
 // "BPIPESEG" in little-endian byte order.
 inline constexpr std::uint64_t kSegmentMagic = 0x4745534550495042ULL;
 // Bump on any change to anything in this file.
-inline constexpr std::uint32_t kLayoutVersion = 2;
+inline constexpr std::uint32_t kLayoutVersion = 3;
 
 inline constexpr std::uint32_t kMaxRings = 2;
 // Owner ids are 8 bits in a stamp; 0 means "no owner", so slots are 1..255.
-inline constexpr std::uint32_t kProcessSlotCount = 255;
+// The creator chooses the table's size (SegmentHeader::process_slot_count,
+// 1 to this); the default is the most.
+inline constexpr std::uint32_t kMaxProcessSlotCount = 255;
 
 // Generic pipe geometry.
 inline constexpr std::uint64_t kGenericBlockSize = 64;
@@ -379,7 +381,7 @@ struct alignas(kCacheLineSize) SegmentHeader {
   std::uint64_t total_size;
   std::uint32_t kind;  // SegmentKind
   std::uint32_t ring_count;
-  std::uint32_t process_slot_count;
+  std::uint32_t process_slot_count;  // 1..kMaxProcessSlotCount
   std::uint32_t flags;  // SegmentFlag bits
   std::uint64_t process_table_offset;
   std::uint64_t instance_id;  // random; tells two segments of one name apart

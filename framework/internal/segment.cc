@@ -82,10 +82,15 @@ absl::StatusOr<Offsets> ComputeOffsets(const SegmentSpec& spec) {
   if (spec.ring_count < 1 || spec.ring_count > kMaxRings) {
     return absl::InvalidArgumentError("a segment has one or two rings");
   }
+  if (spec.process_slot_count < 1 || spec.process_slot_count > kMaxProcessSlotCount) {
+    return absl::InvalidArgumentError(absl::StrCat("max_processes (process slots) is 1 to ",
+                                                   kMaxProcessSlotCount, ", not ",
+                                                   spec.process_slot_count));
+  }
   Offsets offsets;
   std::uint64_t offset = RoundUp(sizeof(SegmentHeader), kCacheLineSize);
   offsets.process_table = offset;
-  offset += std::uint64_t{kProcessSlotCount} * sizeof(ProcessSlot);
+  offset += std::uint64_t{spec.process_slot_count} * sizeof(ProcessSlot);
   for (std::uint32_t i = 0; i < spec.ring_count; ++i) {
     if (absl::Status status = ValidateRingSpec(spec.rings[i], spec.kind); !status.ok()) {
       return status;
@@ -158,7 +163,7 @@ void InitializeHeader(std::byte* base, const SegmentSpec& spec, const Offsets& o
   header->total_size = offsets.total;
   header->kind = static_cast<std::uint32_t>(spec.kind);
   header->ring_count = spec.ring_count;
-  header->process_slot_count = kProcessSlotCount;
+  header->process_slot_count = spec.process_slot_count;
   header->flags = spec.flags;
   header->process_table_offset = offsets.process_table;
   header->instance_id = instance_id;
@@ -439,6 +444,7 @@ absl::StatusOr<Segment> Segment::OpenNamed(const std::string& name, const OwnerP
   spec.kind = static_cast<SegmentKind>(kind);
   spec.ring_count = ring_count;
   spec.flags = header->flags;
+  spec.process_slot_count = slot_count;
   RingGeometry geometry[kMaxRings] = {};
   if (ring_count >= 1 && ring_count <= kMaxRings) {
     for (std::uint32_t i = 0; i < ring_count; ++i) {
@@ -456,7 +462,7 @@ absl::StatusOr<Segment> Segment::OpenNamed(const std::string& name, const OwnerP
     return absl::InvalidArgumentError(absl::StrCat("\"", name, "\" has layout version ", version,
                                                    "; this library reads version ", kLayoutVersion));
   }
-  if (header_size != sizeof(SegmentHeader) || slot_count != kProcessSlotCount) {
+  if (header_size != sizeof(SegmentHeader)) {
     return absl::DataLossError(absl::StrCat("\"", name, "\" has an inconsistent header"));
   }
   absl::StatusOr<Offsets> offsets = ComputeOffsets(spec);

@@ -43,6 +43,8 @@ struct SegmentSpec {
   SegmentKind kind = SegmentKind::kGeneric;
   std::uint32_t ring_count = 1;
   std::uint32_t flags = 0;  // SegmentFlag bits
+  // Size of the process table: how many processes may attach at once.
+  std::uint32_t process_slot_count = kMaxProcessSlotCount;
   RingSpec rings[kMaxRings];
 };
 
@@ -103,8 +105,13 @@ class Segment {
 
   SegmentHeader& header() const { return *reinterpret_cast<SegmentHeader*>(base_); }
   const SegmentSpec& spec() const { return spec_; }
-  // `owner` is 1..kProcessSlotCount.
+  // `owner` is 1..process_slot_count().
   ProcessSlot& slot(std::uint32_t owner) const { return slots_[owner - 1]; }
+  std::uint32_t process_slot_count() const { return spec_.process_slot_count; }
+  // Whether `owner` (read from shared memory, so untrusted) names a slot.
+  bool IsOwnerId(std::uint32_t owner) const {
+    return owner >= 1 && owner <= spec_.process_slot_count;
+  }
   RingView ring(std::uint32_t index) const { return rings_[index]; }
   std::uint64_t instance_id() const { return instance_id_; }
   std::size_t size() const { return size_; }

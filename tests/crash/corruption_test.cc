@@ -134,7 +134,7 @@ TEST(CorruptionTest, AStreamHeaderThatNamesNoWriterIsNotWaitedFor) {
 bool WaitUntilRegistered(const RawSegment& raw, pid_t pid) {
   const Clock::time_point give_up = Clock::now() + 10s;
   while (Clock::now() < give_up) {
-    for (std::uint32_t owner = 1; owner <= in::kProcessSlotCount; ++owner) {
+    for (std::uint32_t owner = 1; owner <= in::kMaxProcessSlotCount; ++owner) {
       const std::uint64_t state = raw.slot(owner).state.load();
       if (in::slot_state::Tag(state) == in::SlotTag::kAlive &&
           in::slot_state::Pid(state) == static_cast<std::uint32_t>(pid)) {

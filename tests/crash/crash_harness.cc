@@ -311,7 +311,7 @@ int RunReceiver(End& end, int id, int worker, const Scenario& scenario, RunShare
 
 // The owner id (process slot) of `pid` in the segment, 0 if none.
 std::uint32_t OwnerOf(const internal::Segment& segment, pid_t pid) {
-  for (std::uint32_t owner = 1; owner <= internal::kProcessSlotCount; ++owner) {
+  for (std::uint32_t owner = 1; owner <= internal::kMaxProcessSlotCount; ++owner) {
     const std::uint64_t state = segment.slot(owner).state.load(std::memory_order_acquire);
     if (internal::slot_state::Tag(state) == internal::SlotTag::kAlive &&
         internal::slot_state::Pid(state) == static_cast<std::uint32_t>(pid)) {
@@ -346,7 +346,7 @@ std::uint32_t Classify(const internal::Segment& segment, pid_t pid, std::uint32_
       }
     }
   }
-  for (std::uint32_t slot = 1; slot <= in::kProcessSlotCount; ++slot) {
+  for (std::uint32_t slot = 1; slot <= in::kMaxProcessSlotCount; ++slot) {
     const std::uint64_t state = segment.slot(slot).state.load(std::memory_order_acquire);
     if (in::slot_state::Tag(state) == in::SlotTag::kReaping &&
         in::slot_state::Pid(state) == static_cast<std::uint32_t>(pid)) {
@@ -446,7 +446,7 @@ std::size_t KillAReaper(const internal::Segment& segment, const std::vector<pid_
   namespace in = ::buffered_pipe::internal;
   const std::int64_t give_up = NowNs() + 400'000'000;
   while (NowNs() < give_up) {
-    for (std::uint32_t slot = 1; slot <= in::kProcessSlotCount; ++slot) {
+    for (std::uint32_t slot = 1; slot <= in::kMaxProcessSlotCount; ++slot) {
       const std::uint64_t state = segment.slot(slot).state.load(std::memory_order_acquire);
       if (in::slot_state::Tag(state) != in::SlotTag::kReaping) continue;
       const auto found = std::find(candidates.begin(), candidates.end(),
@@ -741,7 +741,7 @@ void RunScenarioOrFail(const Scenario& scenario, RunResult* result, std::string*
         std::max(shared->dead_ns[0].load(), shared->dead_ns[1].load());
     absl::StatusOr<bool> stale = internal::IsNamedSegmentStale(name);
     std::string table;
-    for (std::uint32_t slot = 1; slot <= internal::kProcessSlotCount; ++slot) {
+    for (std::uint32_t slot = 1; slot <= internal::kMaxProcessSlotCount; ++slot) {
       const std::uint64_t state = segment->slot(slot).state.load();
       if (internal::slot_state::Tag(state) == internal::SlotTag::kFree) continue;
       absl::StrAppend(&table, " slot ", slot, ": tag ",

@@ -43,7 +43,7 @@ using Clock = std::chrono::steady_clock;
 
 std::uint64_t SumOfSlots(const in::Segment& segment) {
   std::uint64_t sum = 0;
-  for (std::uint32_t owner = 1; owner <= in::kProcessSlotCount; ++owner) {
+  for (std::uint32_t owner = 1; owner <= in::kMaxProcessSlotCount; ++owner) {
     const in::ProcessSlot& slot = segment.slot(owner);
     if (in::slot_state::Tag(slot.state.load()) == in::SlotTag::kFree) continue;
     sum += slot.senders[0].load();

@@ -183,7 +183,7 @@ void UnmapRaw(Raw* raw) {
 
 // Our own owner id (process slot) in the segment, 0 if none.
 std::uint32_t OurOwner(const Raw& raw) {
-  for (std::uint32_t owner = 1; owner <= in::kProcessSlotCount; ++owner) {
+  for (std::uint32_t owner = 1; owner <= in::kMaxProcessSlotCount; ++owner) {
     const std::uint64_t state = raw.slot(owner).state.load(std::memory_order_relaxed);
     if (in::slot_state::Pid(state) == static_cast<std::uint32_t>(getpid())) return owner;
   }
@@ -284,13 +284,13 @@ void ScribbleWord(Input& input, const Raw& raw) {
       break;
     }
     case 6: {  // a process slot's state
-      in::ProcessSlot& slot = raw.slot(static_cast<std::uint32_t>(1 + input.Below(in::kProcessSlotCount)));
+      in::ProcessSlot& slot = raw.slot(static_cast<std::uint32_t>(1 + input.Below(in::kMaxProcessSlotCount)));
       const auto tag = static_cast<in::SlotTag>(input.Byte() % 6);
       slot.state.store(in::slot_state::Make(static_cast<std::uint32_t>(input.Bytes(3)), tag, PlausiblePid(input)));
       break;
     }
     case 7: {  // a process slot's other words
-      in::ProcessSlot& slot = raw.slot(static_cast<std::uint32_t>(1 + input.Below(in::kProcessSlotCount)));
+      in::ProcessSlot& slot = raw.slot(static_cast<std::uint32_t>(1 + input.Below(in::kMaxProcessSlotCount)));
       switch (input.Byte() % 4) {
         case 0: slot.start_time.store(input.Byte() & 1 ? 0 : input.Bytes(8)); break;
         case 1: slot.reserved_at_ns.store(PlausibleTime(input)); break;
