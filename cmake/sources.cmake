@@ -14,6 +14,7 @@ set(BUFFERED_PIPE_FRAMEWORK_HEADERS
   internal/owner_watch.h
   internal/process_identity.h
   internal/ring.h
+  internal/ring_status.h
   internal/segment.h
   internal/wait.h
   message.h
@@ -30,6 +31,10 @@ set(BUFFERED_PIPE_FRAMEWORK_SOURCES
   internal/futex.cc
   internal/process_identity.cc
   internal/ring.cc
+  internal/ring_messages.cc
+  internal/ring_receive.cc
+  internal/ring_recovery.cc
+  internal/ring_send.cc
   internal/segment.cc
   message_type.cc
   pipe.cc

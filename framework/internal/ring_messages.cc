@@ -1,0 +1,168 @@
+// Whole-message calls built on the transactions: Send, ReceiveInto and
+// ReceiveExactly, including the resumption of a stream that timed out.
+
+#include "buffered_pipe/internal/ring.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <memory>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "buffered_pipe/internal/ring_status.h"
+
+namespace buffered_pipe::internal {
+
+absl::Status Ring::Send(const void* data, std::uint64_t size, const CallContext& context) {
+  if (size > max_frame_payload()) {
+    absl::StatusOr<SendTransaction> transaction = BeginSend(size, context);
+    if (!transaction.ok()) return transaction.status();
+    if (absl::Status status = transaction->Write(data, size); !status.ok()) return status;
+    return transaction->Commit();
+  }
+  const std::uint32_t owner = client_->owner();
+  const std::uint64_t blocks = BlocksFor(size);
+  std::uint64_t position = 0;
+  if (absl::Status status = Claim(blocks, owner, 0, context, &position); !status.ok()) {
+    return status;
+  }
+  CopyIn(position, 0, static_cast<const std::byte*>(data), size);
+  // Relaxed: published by the commit exchange in Publish.
+  CellAt(position).extent.store(extent::Make(blocks, FrameKind::kSingle, size),
+                                std::memory_order_relaxed);
+  return Publish(position, owner, CellState::kCommitted);
+}
+
+absl::Status Ring::ReadRest(ReceiveTransaction& transaction, std::string& message,
+                            const Deadline& deadline) {
+  for (;;) {
+    absl::StatusOr<std::span<const std::byte>> piece = transaction.NextPiece(deadline);
+    if (!piece.ok()) return piece.status();
+    if (piece->empty()) return absl::OkStatus();
+    message.append(reinterpret_cast<const char*>(piece->data()), piece->size());
+  }
+}
+
+namespace {
+
+// Whether a stream receive stopped at its deadline (and may be resumed).
+bool TimedOut(const absl::Status& status) {
+  return absl::IsDeadlineExceeded(status) || absl::IsUnavailable(status);
+}
+
+}  // namespace
+
+absl::Status Ring::ReceiveInto(std::string& message, const CallContext& context) {
+  for (;;) {
+    ReceiveTransaction transaction;
+    if (absl::Status status = WaitForMessage(context, &transaction); !status.ok()) return status;
+    if (!transaction.active()) {
+      // A streamed message this end began before: finish it first.
+      std::unique_ptr<PartialReceive> kept = context.partial->Take();
+      if (kept == nullptr) continue;  // another thread of this end took it
+      transaction = std::move(kept->transaction);
+      transaction.context_ = context;
+      message = std::move(kept->bytes);
+    } else {
+      if (!transaction.streaming_) {
+        // One frame: copy it out and release it, no piece loop.
+        const std::span<std::byte> first =
+            Contiguous(transaction.position_, 0, transaction.frame_bytes_);
+        message.assign(reinterpret_cast<const char*>(first.data()), first.size());
+        if (first.size() < transaction.frame_bytes_) {
+          message.append(reinterpret_cast<const char*>(data_),
+                         transaction.frame_bytes_ - first.size());
+        }
+        transaction.frame_held_ = false;
+        transaction.ring_ = nullptr;
+        return ReleaseRead(transaction.position_, transaction.frame_blocks_, transaction.owner_);
+      }
+      // A stream: its announced size is untrusted, so it only bounds the
+      // pre-allocation.
+      constexpr std::uint64_t kTrustedReserve = std::uint64_t{64} << 20;
+      message.clear();
+      if (transaction.size() != kUnknownSize) {
+        message.reserve(static_cast<std::size_t>(std::min(transaction.size(), kTrustedReserve)));
+      }
+    }
+    const absl::Status status = ReadRest(transaction, message, context.deadline);
+    if (TimedOut(status) && transaction.active()) {
+      // Keep our place in the stream: the next receive on this end resumes.
+      KeepPartial(context, PartialReceive{std::move(transaction), std::move(message)});
+      message.clear();
+      return status;
+    }
+    // The sender gave up or died in the middle: never delivered; next one.
+    if (absl::IsAborted(status)) continue;
+    if (!status.ok()) return status;
+    if (transaction.size() != kUnknownSize && message.size() != transaction.size()) {
+      return absl::DataLossError(absl::StrCat("message announced ", transaction.size(),
+                                              " bytes but carried ", message.size()));
+    }
+    return absl::OkStatus();
+  }
+}
+
+absl::Status Ring::ReceiveExactly(void* target, std::uint64_t size, const CallContext& context) {
+  auto* out = static_cast<std::byte*>(target);
+  const auto wrong_size = [size](std::uint64_t found) {
+    return absl::DataLossError(
+        absl::StrCat("a message of ", found, " bytes where ", size, " were expected"));
+  };
+  for (;;) {
+    ReceiveTransaction transaction;
+    if (absl::Status status = WaitForMessage(context, &transaction); !status.ok()) return status;
+    if (!transaction.active()) {
+      // A streamed message this end began before: the whole-message path
+      // finishes it, then it is checked against `size` like any other.
+      std::string message;
+      if (absl::Status status = ReceiveInto(message, context); !status.ok()) return status;
+      if (message.size() != size) return wrong_size(message.size());
+      std::memcpy(out, message.data(), size);
+      return absl::OkStatus();
+    }
+    if (!transaction.streaming_) {
+      if (transaction.frame_bytes_ != size) {
+        transaction.Abandon();
+        return wrong_size(transaction.frame_bytes_);
+      }
+      CopyOut(transaction.position_, 0, out, size);
+      transaction.frame_held_ = false;
+      transaction.ring_ = nullptr;
+      return ReleaseRead(transaction.position_, transaction.frame_blocks_, transaction.owner_);
+    }
+    // A stream: copied piece by piece, never past `size`.
+    std::uint64_t received = 0;
+    absl::Status status;
+    for (;;) {
+      absl::StatusOr<std::span<const std::byte>> piece = transaction.NextPiece(context.deadline);
+      if (!piece.ok()) {
+        status = piece.status();
+        break;
+      }
+      if (piece->empty()) break;
+      if (piece->size() > size - received) {
+        transaction.Abandon();
+        status = wrong_size(received + piece->size());
+        break;
+      }
+      std::memcpy(out + received, piece->data(), piece->size());
+      received += piece->size();
+    }
+    if (TimedOut(status) && transaction.active()) {
+      // Keep our place: the bytes so far go with the transaction.
+      KeepPartial(context, PartialReceive{std::move(transaction),
+                                          std::string(reinterpret_cast<const char*>(out),
+                                                      static_cast<std::size_t>(received))});
+      return status;
+    }
+    if (absl::IsAborted(status)) continue;  // cut short by its sender: next one
+    if (!status.ok()) return status;
+    if (received != size) return wrong_size(received);
+    return absl::OkStatus();
+  }
+}
+
+}  // namespace buffered_pipe::internal

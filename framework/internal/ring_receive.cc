@@ -1,0 +1,467 @@
+// Receiving: claiming the frame at the head, releasing it, the stream
+// reader's hold, chunks of a streamed message, ReceiveTransaction and the
+// PartialReceiveSlot that keeps a timed-out stream (layout.h, "Receive",
+// "Release" and "Streams").
+
+#include "buffered_pipe/internal/ring.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <memory>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "buffered_pipe/internal/ring_status.h"
+
+namespace buffered_pipe::internal {
+
+void Ring::ReleaseReaderHold(std::uint64_t token, std::uint64_t replacement) {
+  std::uint64_t expected = token;
+  // seq_cst: a state change that parked receivers re-check.
+  control_->stream_reader.compare_exchange_strong(expected, replacement,
+                                                  std::memory_order_seq_cst);
+  WakeParked(control_->data);
+}
+
+// --- Receiving -----------------------------------------------------------------
+
+bool Ring::ClaimForReading(std::uint64_t head, std::uint64_t observed, std::uint64_t blocks,
+                           std::uint32_t owner) {
+  std::uint64_t expected = observed;
+  // SYNC POINT READ+WRITE: the receive claim. Acquire pairs with the commit
+  // (the payload is visible); the owner is recorded in the same step.
+  if (!CellAt(head).stamp.compare_exchange_strong(
+          expected, stamp::Make(head, owner, CellState::kReading), std::memory_order_seq_cst)) {
+    return false;
+  }
+  // Only the claimer of the frame at head moves head past it (or, if the
+  // claimer died right here, whoever resolves its claim): a plain store.
+  // Release: receivers that see the new head see our claim.
+  control_->head.store(head + blocks, std::memory_order_release);
+  return true;
+}
+
+void Ring::HelpHead(std::uint64_t head, std::uint64_t observed) {
+  (void)observed;
+  // Only for a frame whose claimer is dead (its claim resolved to RELEASED):
+  // nobody else will move head past it. A CAS, because two resolvers may
+  // race. Relaxed: the extent was published by the frame's commit, which
+  // the stamp load that found it acquired; if the cell has been reused
+  // since, head has moved and the CAS fails.
+  const std::uint64_t extent_word = CellAt(head).extent.load(std::memory_order_relaxed);
+  if (!ValidateExtent(extent_word).ok()) return;
+  std::uint64_t expected = head;
+  control_->head.compare_exchange_strong(expected, head + extent::Blocks(extent_word),
+                                         std::memory_order_seq_cst);
+}
+
+absl::Status Ring::ReleaseRead(std::uint64_t position, std::uint64_t blocks,
+                              std::uint32_t owner) {
+  Cell& cell = CellAt(position);
+  // Relaxed: our own claim, read back only to detect corruption.
+  if (cell.stamp.load(std::memory_order_relaxed) !=
+      stamp::Make(position, owner, CellState::kReading)) {
+    return Corrupt("a frame being read changed under its reader");
+  }
+  std::uint64_t expected = position;
+  // SYNC POINT WRITE: the oldest frame is released by moving `released` past
+  // it (no write to its cell). seq_cst: ordered before our load of `parked`
+  // in WakeParked (Dekker); release for our reads of the payload.
+  if (!control_->released.compare_exchange_strong(expected, position + blocks,
+                                                  std::memory_order_seq_cst)) {
+    // Not the oldest: mark the cell; a walking sender moves `released` past
+    // it once the frames before it are released.
+    cell.stamp.store(stamp::Make(position, 0, CellState::kReleased), std::memory_order_seq_cst);
+  }
+  WakeParked(control_->space);
+  return absl::OkStatus();
+}
+
+void Ring::Drop(std::uint64_t head, std::uint64_t observed, std::uint64_t blocks,
+                std::uint32_t owner) {
+  if (ClaimForReading(head, observed, blocks, owner)) (void)ReleaseRead(head, blocks, owner);
+}
+
+Step Ring::LookAtHead(std::uint32_t owner, OwnerWatch& watch, HeadFrame* frame,
+                      absl::Status* result) {
+  *result = absl::OkStatus();
+  frame->head = control_->head.load(std::memory_order_seq_cst);
+  Cell& cell = CellAt(frame->head);
+  // SYNC POINT READ: seq_cst pairs with the commit exchange (and acquires the
+  // extent and payload).
+  frame->observed = cell.stamp.load(std::memory_order_seq_cst);
+  const std::uint64_t position = stamp::Position(frame->observed);
+  frame->empty = position < frame->head;  // nothing claimed at head yet
+  if (frame->empty) return Step::kDone;
+  if (position > frame->head) {
+    // Head moved on meanwhile: a stamp a lap ahead is written only after
+    // head has passed this cell, so a second look at head sees it moved. If
+    // it has not, the stamp is corrupt (retrying would never end).
+    if (control_->head.load(std::memory_order_seq_cst) == frame->head) {
+      *result = Corrupt("a frame stamp is ahead of head");
+      return Step::kDone;
+    }
+    return Step::kRetry;
+  }
+  const CellState state = stamp::State(frame->observed);
+  if (state == CellState::kClaimed) {  // its commit wakes us
+    watch.Blocked(stamp::Owner(frame->observed));
+    return Step::kBlocked;
+  }
+  if (state == CellState::kReading || state == CellState::kReleased) {
+    // Another receiver's frame. The protocol only ever writes valid
+    // extents; with an invalid one head could never move and the retry
+    // would never end.
+    if (!ValidateExtent(cell.extent.load(std::memory_order_relaxed)).ok()) {
+      *result = Corrupt("a frame being read at head has an invalid length");
+      return Step::kDone;
+    }
+    // READING: its claimer is about to move head (a few instructions; if it
+    // died there, the resolution of its claim moves head). RELEASED at head:
+    // a dead reader's claim was just resolved; finish moving head for it.
+    if (state == CellState::kReleased) {
+      HelpHead(frame->head, frame->observed);
+    } else {
+      watch.Blocked(stamp::Owner(frame->observed));
+    }
+    return Step::kRetry;
+  }
+  if (state != CellState::kCommitted && state != CellState::kPadding) {
+    *result = Corrupt("unknown frame state");
+    return Step::kDone;
+  }
+  frame->extent_word = cell.extent.load(std::memory_order_relaxed);
+  if (absl::Status status = ValidateExtent(frame->extent_word); !status.ok()) {
+    *result = status;
+    return Step::kDone;
+  }
+  if (state == CellState::kPadding) {
+    Drop(frame->head, frame->observed, extent::Blocks(frame->extent_word), owner);
+    return Step::kRetry;
+  }
+  return Step::kDone;
+}
+
+Step Ring::TryBeginReceive(const CallContext& context, bool recount, OwnerWatch& watch,
+                           ReceiveTransaction* transaction, absl::Status* result) {
+  if (Cancelled(context)) {
+    *result = ClosedError();
+    return Step::kDone;
+  }
+  if (context.partial != nullptr && context.partial->occupied()) {
+    // This end stopped in the middle of a streamed message: it resumes that
+    // one first (its chunks are its alone). Done with no transaction.
+    *result = absl::OkStatus();
+    return Step::kDone;
+  }
+  const std::uint32_t owner = transaction->owner_;
+  HeadFrame frame;
+  if (const Step step = LookAtHead(owner, watch, &frame, result);
+      step != Step::kDone || !result->ok()) {
+    return step;
+  }
+  const std::uint64_t head = frame.head;
+  if (frame.empty) {
+    if (AnyEndOpen(/*senders=*/true, recount)) return Step::kBlocked;
+    // No sender is left. A sender commits before it closes, so a look at the
+    // cell after seeing the close finds its last message if there is one.
+    if (CellAt(head).stamp.load(std::memory_order_seq_cst) != frame.observed ||
+        control_->head.load(std::memory_order_seq_cst) != head) {
+      return Step::kRetry;
+    }
+    *result = EndOfStreamError();
+    return Step::kDone;
+  }
+  const std::uint64_t observed = frame.observed;
+  const std::uint64_t extent_word = frame.extent_word;
+  const std::uint64_t blocks = extent::Blocks(extent_word);
+  const FrameKind kind = extent::Kind(extent_word);
+  switch (kind) {
+    case FrameKind::kSingle:
+      if (!ClaimForReading(head, observed, blocks, owner)) return Step::kRetry;
+      transaction->size_ = extent::Bytes(extent_word);
+      break;
+    case FrameKind::kFirst: {
+      std::uint64_t reader = control_->stream_reader.load(std::memory_order_seq_cst);
+      if (reader == token::kDiscard) {
+        // The stream being discarded was cut short; this is a new one.
+        ReleaseReaderHold(token::kDiscard, 0);
+        return Step::kRetry;
+      }
+      if (reader != 0) {  // another receiver is taking a stream
+        watch.Blocked(token::Owner(reader));
+        return Step::kBlocked;
+      }
+      const std::uint64_t token = NewStreamToken(owner);
+      // SYNC POINT WRITE: the reader hold, taken before the FIRST chunk so
+      // that whoever holds the chunk always holds the hold.
+      if (!control_->stream_reader.compare_exchange_strong(reader, token,
+                                                           std::memory_order_seq_cst)) {
+        return Step::kRetry;
+      }
+      if (!ClaimForReading(head, observed, blocks, owner)) {
+        ReleaseReaderHold(token, 0);
+        return Step::kRetry;
+      }
+      if (extent::Bytes(extent_word) < sizeof(StreamHeader)) {
+        transaction->position_ = head;
+        (void)ReleaseRead(head, blocks, owner);
+        ReleaseReaderHold(token, token::kDiscard);
+        *result = Corrupt("first chunk shorter than its header");
+        return Step::kDone;
+      }
+      transaction->streaming_ = true;
+      transaction->reader_token_ = token;
+      break;
+    }
+    case FrameKind::kMiddle:
+    case FrameKind::kLast: {
+      const std::uint64_t reader = control_->stream_reader.load(std::memory_order_seq_cst);
+      if (reader == 0 || reader == token::kDiscard) {
+        // A chunk nobody is entitled to: its reader gave up or died.
+        Drop(head, observed, blocks, owner);
+        if (kind == FrameKind::kLast && reader == token::kDiscard) {
+          ReleaseReaderHold(token::kDiscard, 0);
+        }
+        return Step::kRetry;
+      }
+      watch.Blocked(token::Owner(reader));
+      return Step::kBlocked;  // belongs to the stream's reader
+    }
+  }
+  transaction->ring_ = this;
+  transaction->HoldFrame(head, extent_word);
+  *result = absl::OkStatus();
+  return Step::kDone;
+}
+
+absl::Status Ring::WaitForMessage(const CallContext& context, ReceiveTransaction* transaction) {
+  transaction->context_ = context;
+  transaction->owner_ = client_->owner();
+  absl::Status status;
+  OwnerWatch watch;
+  // The common case needs no waiting: try once before setting up the loop.
+  if (TryBeginReceive(context, false, watch, transaction, &status) != Step::kDone) {
+    bool polled = false;  // from the first poll on, recount open ends (see AnyEndOpen)
+    status = WaitLoop(
+        control_->data, context.deadline,
+        [&](absl::Status* result) {
+          return TryBeginReceive(context, polled, watch, transaction, result);
+        },
+        [&] {
+          polled = true;
+          return PollFor(watch);
+        });
+  }
+  if (!status.ok() || !transaction->streaming_) return status;
+  StreamHeader header;
+  CopyOut(transaction->position_, 0, reinterpret_cast<std::byte*>(&header), sizeof(header));
+  if (header.writer_token == 0) {
+    // Tokens are never 0, the free hold: a stream naming 0 would be waited
+    // for (TryNextChunk) for as long as nobody else streams.
+    transaction->Abandon();
+    return Corrupt("a streamed message names no writer");
+  }
+  transaction->size_ = header.total_bytes;
+  transaction->writer_token_ = header.writer_token;
+  transaction->frame_offset_ = sizeof(header);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ReceiveTransaction> Ring::BeginReceive(const CallContext& context) {
+  CallContext without_partial = context;
+  without_partial.partial = nullptr;
+  ReceiveTransaction transaction;
+  if (absl::Status status = WaitForMessage(without_partial, &transaction); !status.ok()) {
+    return status;
+  }
+  return transaction;
+}
+
+absl::StatusOr<PartialReceive> Ring::BeginReceiveResuming(const CallContext& context) {
+  for (;;) {
+    if (context.partial != nullptr) {
+      if (std::unique_ptr<PartialReceive> kept = context.partial->Take()) {
+        kept->transaction.context_ = context;
+        return std::move(*kept);
+      }
+    }
+    PartialReceive message;
+    if (absl::Status status = WaitForMessage(context, &message.transaction); !status.ok()) {
+      return status;
+    }
+    if (message.transaction.active()) return message;
+    // Another thread of this end kept a partial message meanwhile: take it.
+  }
+}
+
+void Ring::KeepPartial(const CallContext& context, PartialReceive message) {
+  if (context.partial == nullptr || !message.active()) return;  // drops the rest
+  auto partial = std::make_unique<PartialReceive>(std::move(message));
+  partial->pid = static_cast<std::uint32_t>(getpid());
+  context.partial->Keep(std::move(partial));
+  // A receive of this end parked behind the stream must now resume it.
+  WakeParked(control_->data);
+}
+
+// --- PartialReceiveSlot -------------------------------------------------------
+
+std::unique_ptr<PartialReceive> PartialReceiveSlot::Take() {
+  // acq_rel: acquires the partial message a Keep() released; one taker wins.
+  std::unique_ptr<PartialReceive> partial(partial_.exchange(nullptr, std::memory_order_acq_rel));
+  if (partial != nullptr && partial->pid != static_cast<std::uint32_t>(getpid())) {
+    // Inherited through fork(): the stream belongs to the parent.
+    partial->transaction.Forget();
+    partial.reset();
+  }
+  return partial;
+}
+
+void PartialReceiveSlot::Keep(std::unique_ptr<PartialReceive> partial) {
+  // seq_cst: a parked receive of this end re-checks occupied() after
+  // announcing itself (Dekker, see wait.h); release publishes the object.
+  PartialReceive* previous = partial_.exchange(partial.release(), std::memory_order_seq_cst);
+  // At most one partial message exists per end; a second would be a bug,
+  // but must not leak a stream hold.
+  delete previous;
+}
+
+void PartialReceiveSlot::Clear() { (void)Take(); }
+
+void PartialReceiveSlot::TakeFrom(PartialReceiveSlot& other) {
+  Clear();
+  partial_.store(other.partial_.exchange(nullptr, std::memory_order_acq_rel),
+                 std::memory_order_release);
+}
+
+Step Ring::TryNextChunk(ReceiveTransaction* transaction, OwnerWatch& watch,
+                        absl::Status* result) {
+  if (Cancelled(transaction->context_)) {
+    *result = ClosedError();
+    return Step::kDone;
+  }
+  const std::uint32_t owner = transaction->owner_;
+  HeadFrame frame;
+  if (const Step step = LookAtHead(owner, watch, &frame, result);
+      step != Step::kDone || !result->ok()) {
+    return step;
+  }
+  const std::uint64_t head = frame.head;
+  if (frame.empty) {
+    // The writer commits every chunk before it releases its hold: if the
+    // hold is gone and the cell is still empty, the stream was cut short.
+    if (control_->stream_writer.load(std::memory_order_seq_cst) != transaction->writer_token_) {
+      if (CellAt(head).stamp.load(std::memory_order_seq_cst) != frame.observed) return Step::kRetry;
+      *result = StreamAbortedError();
+      return Step::kDone;
+    }
+    watch.Blocked(token::Owner(transaction->writer_token_));
+    return Step::kBlocked;
+  }
+  const std::uint64_t observed = frame.observed;
+  const std::uint64_t extent_word = frame.extent_word;
+  const std::uint64_t blocks = extent::Blocks(extent_word);
+  const FrameKind kind = extent::Kind(extent_word);
+  if (kind == FrameKind::kSingle || kind == FrameKind::kFirst) {
+    *result = StreamAbortedError();  // a new message where our chunk should be
+    return Step::kDone;
+  }
+  if (!ClaimForReading(head, observed, blocks, owner)) return Step::kRetry;
+  transaction->HoldFrame(head, extent_word);
+  *result = absl::OkStatus();
+  return Step::kDone;
+}
+
+// --- ReceiveTransaction -------------------------------------------------------
+
+ReceiveTransaction::ReceiveTransaction(ReceiveTransaction&& other) noexcept {
+  *this = std::move(other);
+}
+
+ReceiveTransaction& ReceiveTransaction::operator=(ReceiveTransaction&& other) noexcept {
+  if (this != &other) {
+    Abandon();
+    ring_ = std::exchange(other.ring_, nullptr);
+    context_ = other.context_;
+    owner_ = other.owner_;
+    size_ = other.size_;
+    streaming_ = other.streaming_;
+    finished_ = other.finished_;
+    reader_token_ = other.reader_token_;
+    writer_token_ = other.writer_token_;
+    frame_held_ = std::exchange(other.frame_held_, false);
+    position_ = other.position_;
+    frame_blocks_ = other.frame_blocks_;
+    frame_bytes_ = other.frame_bytes_;
+    frame_offset_ = other.frame_offset_;
+    kind_ = other.kind_;
+  }
+  return *this;
+}
+
+void ReceiveTransaction::HoldFrame(std::uint64_t position, std::uint64_t extent_word) {
+  frame_held_ = true;
+  position_ = position;
+  frame_blocks_ = extent::Blocks(extent_word);
+  frame_bytes_ = extent::Bytes(extent_word);
+  frame_offset_ = 0;
+  kind_ = extent::Kind(extent_word);
+}
+
+void ReceiveTransaction::ReleaseFrame() {
+  frame_held_ = false;
+  (void)ring_->ReleaseRead(position_, frame_blocks_, owner_);
+}
+
+absl::StatusOr<std::span<const std::byte>> ReceiveTransaction::NextPiece() {
+  return NextPiece(context_.deadline);
+}
+
+absl::StatusOr<std::span<const std::byte>> ReceiveTransaction::NextPiece(
+    const Deadline& deadline) {
+  if (ring_ == nullptr) return absl::InvalidArgumentError("no message is being received");
+  for (;;) {
+    if (frame_held_ && frame_offset_ < frame_bytes_) {
+      const std::span<std::byte> piece =
+          ring_->Contiguous(position_, frame_offset_, frame_bytes_ - frame_offset_);
+      frame_offset_ += piece.size();
+      return std::span<const std::byte>(piece);
+    }
+    if (frame_held_) {
+      ReleaseFrame();
+      if (kind_ == FrameKind::kSingle || kind_ == FrameKind::kLast) {
+        finished_ = true;
+        if (streaming_) ring_->ReleaseReaderHold(reader_token_, 0);
+      }
+    }
+    if (finished_) return std::span<const std::byte>();
+    // The rest of a stream, until the deadline. Between chunks this
+    // transaction holds no frame, only the stream's reader hold: a timeout
+    // leaves it as it is, and the next call carries on from here.
+    Ring* ring = ring_;
+    OwnerWatch watch;
+    absl::Status status = WaitLoop(
+        ring->control_->data, deadline,
+        [&](absl::Status* result) { return ring->TryNextChunk(this, watch, result); },
+        [&] { return ring->PollFor(watch); });
+    if (absl::IsDeadlineExceeded(status) || absl::IsUnavailable(status)) return status;
+    if (!status.ok()) {
+      Abandon();
+      return status;
+    }
+  }
+}
+
+void ReceiveTransaction::Abandon() {
+  if (ring_ == nullptr) return;
+  if (frame_held_) ReleaseFrame();
+  if (streaming_ && !finished_) {
+    // Whatever chunks are still to come are dropped by whoever meets them.
+    ring_->ReleaseReaderHold(reader_token_, token::kDiscard);
+  }
+  ring_ = nullptr;
+}
+
+}  // namespace buffered_pipe::internal
