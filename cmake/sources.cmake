@@ -16,6 +16,7 @@ set(BUFFERED_PIPE_FRAMEWORK_HEADERS
   internal/ring.h
   internal/ring_status.h
   internal/segment.h
+  internal/store_load_barrier.h
   internal/wait.h
   message.h
   message_type.h
@@ -36,6 +37,7 @@ set(BUFFERED_PIPE_FRAMEWORK_SOURCES
   internal/ring_recovery.cc
   internal/ring_send.cc
   internal/segment.cc
+  internal/store_load_barrier.cc
   message_type.cc
   pipe.cc
   static_pipe.cc

@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "buffered_pipe/deadline.h"
 #include "buffered_pipe/internal/process_identity.h"
+#include "buffered_pipe/internal/store_load_barrier.h"
 #include "buffered_pipe/internal/wait.h"
 
 namespace buffered_pipe::internal {
@@ -102,6 +103,8 @@ Attachment::Attachment(Segment segment) : segment_(std::move(segment)) {
 
 absl::StatusOr<std::shared_ptr<Attachment>> Attachment::Attach(Segment segment) {
   InstallForkHandlers();
+  // Before this process can change any ring's state (store_load_barrier.h).
+  RegisterForStoreLoadBarrier();
   if (segment.is_named()) {
     Registry& registry = GetRegistry();
     std::lock_guard<std::mutex> lock(registry.mutex);

@@ -81,9 +81,10 @@
 // CLAIMED(P) with tail still P waits for the winner (a few instructions).
 //
 // Commit: the sender copies the payload into the frame's blocks and
-// publishes COMMITTED(P) with a seq_cst exchange (release for the payload;
-// seq_cst so that its following load of `receivers_parked` cannot be reordered
-// before it: the Dekker pairing with a parking receiver, see wait.h).
+// publishes COMMITTED(P) with a release store (it alone may write a CLAIMED
+// stamp that carries its owner id; it reads the stamp back first to detect
+// corruption). The store is followed by the load of `data.parked`: one of
+// the two uses of the wake-up pairing, see "Waiting".
 //
 // Receive: a receiver reads `head` = H and the stamp of cell H. COMMITTED(H)
 // means the extent and payload are complete. It CASes the stamp to
@@ -93,16 +94,24 @@
 // the frame.
 //
 // Release: the receiver of the oldest frame (released == H, always the case
-// with one receiver) releases it by CASing `released` from H to H + blocks;
-// its cell keeps a stale READING stamp, which nothing reads as live (the
-// position is behind `released`). A receiver that finishes out of order
-// publishes RELEASED(H) in the cell instead, and a sender that lacks space
-// walks cells from `released`, CASing it past every RELEASED frame (and
-// dropping padding, which lies at `head` when it lies at `released`). Both
-// are seq_cst, followed by a check for parked senders. Senders keep
-// `released_hint` on their own line and read `released` only when the hint
-// says space is short, so the one-sender one-receiver case touches no line
-// of the other side per message beyond the cell and the payload.
+// with one receiver) releases it by storing `released` = H + blocks (a plain
+// release store: while `released` is H and the frame at H is READING, no one
+// else may move `released`, since walkers stop at a READING cell and only a
+// frame's reader or the resolver of its dead reader ends READING). Its cell
+// keeps a stale READING stamp, which nothing reads as live (the position is
+// behind `released`). A receiver that finishes out of order (released < H)
+// publishes RELEASED(H) in the cell instead (release store), and a sender
+// that lacks space walks cells from `released`, CASing it past every
+// RELEASED frame (and dropping padding, which lies at `head` when it lies at
+// `released`). The receiver then loads `space.parked`: the other use of the
+// wake-up pairing. Senders keep `released_hint` on their own line and read
+// `released` only when the hint says space is short, so the one-sender
+// one-receiver case touches no line of the other side per message beyond
+// the cell and the payload.
+//
+// Read-modify-writes per message with one sender and one receiver: two, the
+// sender's claim CAS and the receiver's claim CAS (each both takes the
+// position and records the owner that crash recovery needs).
 //
 // Crash safety. Every claim carries its owner, the process-table slot of the
 // process that made it. When a process dies (detected by its pid and start
@@ -153,6 +162,16 @@
 // word `signal` after incrementing `parked`; a party that changes state loads
 // `parked` and only makes the wake system call when someone is parked.
 // Parked waiters wake at least every kPollInterval to look for dead peers.
+//
+// The two StoreLoad points of the protocol are the two halves of this
+// pairing (the waiter's `parked` increment before its re-check, the
+// changer's state change before its load of `parked`), proved once in
+// wait.h and store_load_barrier.h. Commit and release use the asymmetric
+// form (membarrier paid by the waiter; a seq_cst fence where the kernel
+// lacks it); every other state change that wakes (stream holds, closes,
+// recovery) is a seq_cst read-modify-write followed by a seq_cst load.
+// The seq_cst loads elsewhere in the ring are the waiter's re-check (free
+// on x86): in the fallback, the pairing needs them in the total order.
 
 #ifndef BUFFERED_PIPE_INTERNAL_LAYOUT_H_
 #define BUFFERED_PIPE_INTERNAL_LAYOUT_H_
@@ -169,7 +188,7 @@ inline constexpr std::size_t kPageSize = 4096;
 // "BPIPESEG" in little-endian byte order.
 inline constexpr std::uint64_t kSegmentMagic = 0x4745534550495042ULL;
 // Bump on any change to anything in this file.
-inline constexpr std::uint32_t kLayoutVersion = 3;
+inline constexpr std::uint32_t kLayoutVersion = 4;
 
 inline constexpr std::uint32_t kMaxRings = 2;
 // Owner ids are 8 bits in a stamp; 0 means "no owner", so slots are 1..255.
@@ -287,6 +306,9 @@ inline constexpr std::uint64_t kDiscard = kDiscardFlag;
 struct alignas(kCacheLineSize) WaitLine {
   std::atomic<std::uint32_t> signal;  // futex word, bumped by wakers
   std::atomic<std::uint32_t> parked;  // number of parked waiters
+  // Set (never cleared) by a waiter whose membarrier(2) failed: changers
+  // then fence before loading `parked` (store_load_barrier.h).
+  std::atomic<std::uint32_t> waiters_without_barrier;
 };
 
 struct alignas(kCacheLineSize) RingControl {

@@ -65,17 +65,28 @@ absl::Status Ring::ReleaseRead(std::uint64_t position, std::uint64_t blocks,
       stamp::Make(position, owner, CellState::kReading)) {
     return Corrupt("a frame being read changed under its reader");
   }
-  std::uint64_t expected = position;
-  // SYNC POINT WRITE: the oldest frame is released by moving `released` past
-  // it (no write to its cell). seq_cst: ordered before our load of `parked`
-  // in WakeParked (Dekker); release for our reads of the payload.
-  if (!control_->released.compare_exchange_strong(expected, position + blocks,
-                                                  std::memory_order_seq_cst)) {
+  // While `released` is at our frame (READING, ours), no one else may move
+  // it (layout.h, "Release"), so a value equal to `position` is current; any
+  // other value means an older frame is still out, and it only grows.
+  // Acquire: the value may have been written by a walker that moved past
+  // frames other receivers released out of order; our store below is a plain
+  // store, which (unlike a CAS) does not continue the walker's release
+  // sequence, so we must carry its happens-before ourselves: a sender that
+  // acquires our value then happens after those receivers' reads too.
+  if (control_->released.load(std::memory_order_acquire) == position) {
+    // SYNC POINT WRITE: the oldest frame is released by moving `released`
+    // past it (no write to its cell). Release: our reads of the payload
+    // happen before a sender that acquires `released` reuses the blocks.
+    control_->released.store(position + blocks, std::memory_order_release);
+  } else {
     // Not the oldest: mark the cell; a walking sender moves `released` past
-    // it once the frames before it are released.
-    cell.stamp.store(stamp::Make(position, 0, CellState::kReleased), std::memory_order_seq_cst);
+    // it once the frames before it are released. Release: as above, for the
+    // walker's acquire of the stamp.
+    cell.stamp.store(stamp::Make(position, 0, CellState::kReleased), std::memory_order_release);
   }
-  WakeParked(control_->space);
+  // The load of `parked` is ordered after either store by the wake-up
+  // pairing (wait.h (b)).
+  WakeParkedAfterStore(control_->space);
   return absl::OkStatus();
 }
 

@@ -174,14 +174,19 @@ absl::Status Ring::Claim(std::uint64_t blocks, std::uint32_t owner, std::uint64_
 
 
 absl::Status Ring::Publish(std::uint64_t position, std::uint32_t owner, CellState state) {
-  // SYNC POINT WRITE: commit (or padding). The exchange releases the payload
-  // and extent; seq_cst orders the load of `parked` in WakeParked after it.
-  const std::uint64_t previous =
-      CellAt(position).stamp.exchange(stamp::Make(position, 0, state), std::memory_order_seq_cst);
-  WakeParked(control_->data);
-  if (previous != stamp::Make(position, owner, CellState::kClaimed)) {
+  std::atomic<std::uint64_t>& stamp = CellAt(position).stamp;
+  // Relaxed: our own claim, read back only to detect corruption. Nobody else
+  // writes a live owner's CLAIMED stamp (recovery takes over dead owners'
+  // claims only), so the check and the store below cannot be split by a
+  // legitimate writer.
+  if (stamp.load(std::memory_order_relaxed) != stamp::Make(position, owner, CellState::kClaimed)) {
     return Corrupt("a claimed frame changed under its owner");
   }
+  // SYNC POINT WRITE: commit (or padding). Release publishes the payload and
+  // the extent to the receiver that acquires this stamp; the load of
+  // `parked` after it is ordered by the wake-up pairing (wait.h (b)).
+  stamp.store(stamp::Make(position, 0, state), std::memory_order_release);
+  WakeParkedAfterStore(control_->data);
   return absl::OkStatus();
 }
 

@@ -3,21 +3,26 @@
 // A waiter first retries for a few microseconds (a peer that is actively
 // sending usually makes it ready in that time), then yields the CPU a few
 // times, then parks on the futex word of a WaitLine. Parking follows the
-// classic Dekker pairing, which is why it costs the other side nothing while
-// nobody is parked:
+// Dekker pairing, the protocol's one StoreLoad point (there are two uses of
+// it, one per wait line: a sender's commit against a parked receiver on
+// `data`, a receiver's release against a parked sender on `space`):
 //
 //   waiter                                  state changer
-//   observed = line.signal (acquire)        change state (seq_cst RMW or store)
-//   line.parked += 1 (seq_cst)              if line.parked (seq_cst load) != 0:
-//   re-check state (seq_cst loads)              line.signal += 1
-//   futex_wait(line.signal, observed)           futex_wake(line.signal)
+//   observed = line.signal (acquire)        change state, then either
+//   line.parked += 1 (seq_cst)                a) seq_cst RMW, or
+//   WaiterBarrier(line)                       b) store + ChangerBarrier(line)
+//   re-check state (seq_cst loads)          if line.parked != 0:
+//   futex_wait(line.signal, observed)           line.signal += 1
+//                                               futex_wake(line.signal)
 //
-// In the single total order of seq_cst operations either the waiter's
-// re-check sees the new state, or the changer's load of `parked` sees the
-// waiter (and its bump of `signal` makes a late futex_wait return at once).
-// Parked waiters still wake every kPollInterval to look for dead peers, so a
-// call blocked on a process that was killed returns within about two poll
-// intervals of the kill.
+// Either the waiter's re-check sees the new state, or the changer's load of
+// `parked` sees the waiter (and its bump of `signal` makes a late futex_wait
+// return at once). For (a) the seq_cst total order proves it; (b) is the hot
+// path (commit and release), where store_load_barrier.h moves the cost of the
+// StoreLoad barrier to the waiter and proves the pairing. Parked waiters
+// still wake every kPollInterval to look for dead peers, so a call blocked
+// on a process that was killed returns within about two poll intervals of
+// the kill.
 
 #ifndef BUFFERED_PIPE_INTERNAL_WAIT_H_
 #define BUFFERED_PIPE_INTERNAL_WAIT_H_
@@ -32,6 +37,7 @@
 #include "buffered_pipe/deadline.h"
 #include "buffered_pipe/internal/futex.h"
 #include "buffered_pipe/internal/layout.h"
+#include "buffered_pipe/internal/store_load_barrier.h"
 
 namespace buffered_pipe::internal {
 
@@ -52,18 +58,33 @@ inline void CpuRelax() {
 #endif
 }
 
-// Wakes the waiters parked on `line`, if any. Call after a seq_cst state
-// change that may let them proceed.
-inline void WakeParked(WaitLine& line) {
-  // SYNC POINT (Dekker, see above): seq_cst so that this load is ordered
-  // after the caller's seq_cst state change.
-  if (line.parked.load(std::memory_order_seq_cst) != 0) {
+namespace wait_internal {
+inline void WakeIfParked(WaitLine& line, std::memory_order order) {
+  if (line.parked.load(order) != 0) {
     // Relaxed is enough for the bump: it only has to differ from the value
     // the parked waiter observed; the state itself was published by the
-    // caller's seq_cst operation.
+    // caller.
     line.signal.fetch_add(1, std::memory_order_relaxed);
     FutexWakeAll(&line.signal);
   }
+}
+}  // namespace wait_internal
+
+// Wakes the waiters parked on `line`, if any. Call after a seq_cst
+// read-modify-write that may let them proceed (pairing (a) above).
+inline void WakeParked(WaitLine& line) {
+  // SYNC POINT (Dekker (a)): seq_cst so that this load is ordered after the
+  // caller's seq_cst state change.
+  wait_internal::WakeIfParked(line, std::memory_order_seq_cst);
+}
+
+// Wakes the waiters parked on `line`, if any, after a plain (release) store
+// that may let them proceed (pairing (b) above).
+inline void WakeParkedAfterStore(WaitLine& line) {
+  ChangerBarrier(line);
+  // SYNC POINT (Dekker (b)): relaxed; the barrier above orders it after the
+  // caller's store (see store_load_barrier.h).
+  wait_internal::WakeIfParked(line, std::memory_order_relaxed);
 }
 
 // What one attempt of a blocking operation found.
@@ -122,6 +143,7 @@ absl::Status WaitLoop(WaitLine& line, const Deadline& deadline, Attempt&& attemp
     // SYNC POINT (Dekker): observe the signal, announce, re-check.
     const std::uint32_t observed = line.signal.load(std::memory_order_acquire);
     line.parked.fetch_add(1, std::memory_order_seq_cst);
+    WaiterBarrier(line);
     const Step step = attempt(&result);
     if (step == Step::kDone) {
       line.parked.fetch_sub(1, std::memory_order_relaxed);
