@@ -15,6 +15,7 @@ set(BUFFERED_PIPE_FRAMEWORK_HEADERS
   internal/process_identity.h
   internal/ring.h
   internal/ring_status.h
+  internal/schedule_point.h
   internal/segment.h
   internal/store_load_barrier.h
   internal/wait.h
@@ -36,6 +37,7 @@ set(BUFFERED_PIPE_FRAMEWORK_SOURCES
   internal/ring_receive.cc
   internal/ring_recovery.cc
   internal/ring_send.cc
+  internal/schedule_point.cc
   internal/segment.cc
   internal/store_load_barrier.cc
   message_type.cc

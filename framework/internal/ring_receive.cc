@@ -14,6 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "buffered_pipe/internal/ring_status.h"
+#include "buffered_pipe/internal/schedule_point.h"
 
 namespace buffered_pipe::internal {
 
@@ -36,6 +37,7 @@ bool Ring::ClaimForReading(std::uint64_t head, std::uint64_t observed, std::uint
           expected, stamp::Make(head, owner, CellState::kReading), std::memory_order_seq_cst)) {
     return false;
   }
+  ReachSchedulePoint(SchedulePoint::kReceiverClaimed);
   // Only the claimer of the frame at head moves head past it (or, if the
   // claimer died right here, whoever resolves its claim): a plain store.
   // Release: receivers that see the new head see our claim.
@@ -65,6 +67,7 @@ absl::Status Ring::ReleaseRead(std::uint64_t position, std::uint64_t blocks,
       stamp::Make(position, owner, CellState::kReading)) {
     return Corrupt("a frame being read changed under its reader");
   }
+  ReachSchedulePoint(SchedulePoint::kReceiverBeforeRelease);
   // While `released` is at our frame (READING, ours), no one else may move
   // it (layout.h, "Release"), so a value equal to `position` is current; any
   // other value means an older frame is still out, and it only grows.
@@ -84,6 +87,7 @@ absl::Status Ring::ReleaseRead(std::uint64_t position, std::uint64_t blocks,
     // walker's acquire of the stamp.
     cell.stamp.store(stamp::Make(position, 0, CellState::kReleased), std::memory_order_release);
   }
+  ReachSchedulePoint(SchedulePoint::kReceiverReleased);
   // The load of `parked` is ordered after either store by the wake-up
   // pairing (wait.h (b)).
   WakeParkedAfterStore(control_->space);
@@ -212,6 +216,7 @@ Step Ring::TryBeginReceive(const CallContext& context, bool recount, OwnerWatch&
                                                            std::memory_order_seq_cst)) {
         return Step::kRetry;
       }
+      ReachSchedulePoint(SchedulePoint::kStreamHoldTaken);
       if (!ClaimForReading(head, observed, blocks, owner)) {
         ReleaseReaderHold(token, 0);
         return Step::kRetry;

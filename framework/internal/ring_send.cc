@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "buffered_pipe/internal/ring_status.h"
+#include "buffered_pipe/internal/schedule_point.h"
 
 namespace buffered_pipe::internal {
 
@@ -41,6 +42,7 @@ absl::StatusOr<std::uint64_t> Ring::AdvanceReleased(std::uint64_t tail) {
     }
     if (observed != stamp::Make(released, 0, CellState::kReleased)) break;
     if (absl::Status status = ValidateExtent(extent_word); !status.ok()) return status;
+    ReachSchedulePoint(SchedulePoint::kWalkerFoundReleased);
     std::uint64_t expected = released;
     // acq_rel: senders that read the new `released` may overwrite the blocks.
     if (control_->released.compare_exchange_strong(expected,
@@ -132,6 +134,7 @@ Step Ring::TryClaim(std::uint64_t blocks, std::uint32_t owner, std::uint64_t wri
                                           std::memory_order_seq_cst)) {
     return Step::kRetry;
   }
+  ReachSchedulePoint(SchedulePoint::kSenderClaimed);
   const std::uint64_t writer_now = control_->stream_writer.load(std::memory_order_seq_cst);
   if (writer_now != 0 && writer_now != writer_token) {
     // A stream began between our check and our claim: give the position back
@@ -146,6 +149,7 @@ Step Ring::TryClaim(std::uint64_t blocks, std::uint32_t owner, std::uint64_t wri
   cell.extent.store(extent::Make(blocks, FrameKind::kSingle, 0), std::memory_order_relaxed);
   // SYNC POINT WRITE: release publishes the extent to whoever reads tail > P.
   control_->tail.store(tail + blocks, std::memory_order_release);
+  ReachSchedulePoint(SchedulePoint::kSenderTailAdvanced);
   *position = tail;
   *result = absl::OkStatus();
   return Step::kDone;
@@ -174,6 +178,7 @@ absl::Status Ring::Claim(std::uint64_t blocks, std::uint32_t owner, std::uint64_
 
 
 absl::Status Ring::Publish(std::uint64_t position, std::uint32_t owner, CellState state) {
+  ReachSchedulePoint(SchedulePoint::kSenderBeforeCommit);
   std::atomic<std::uint64_t>& stamp = CellAt(position).stamp;
   // Relaxed: our own claim, read back only to detect corruption. Nobody else
   // writes a live owner's CLAIMED stamp (recovery takes over dead owners'
@@ -186,6 +191,7 @@ absl::Status Ring::Publish(std::uint64_t position, std::uint32_t owner, CellStat
   // the extent to the receiver that acquires this stamp; the load of
   // `parked` after it is ordered by the wake-up pairing (wait.h (b)).
   stamp.store(stamp::Make(position, 0, state), std::memory_order_release);
+  ReachSchedulePoint(SchedulePoint::kSenderCommitted);
   WakeParkedAfterStore(control_->data);
   return absl::OkStatus();
 }
@@ -226,6 +232,7 @@ absl::StatusOr<SendTransaction> Ring::BeginSend(std::uint64_t size, const CallCo
         // SYNC POINT WRITE: the hold; seq_cst, see TryClaim.
         if (control_->stream_writer.compare_exchange_strong(expected, token,
                                                             std::memory_order_seq_cst)) {
+          ReachSchedulePoint(SchedulePoint::kStreamHoldTaken);
           *result = absl::OkStatus();
           return Step::kDone;
         }

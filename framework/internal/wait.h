@@ -37,6 +37,7 @@
 #include "buffered_pipe/deadline.h"
 #include "buffered_pipe/internal/futex.h"
 #include "buffered_pipe/internal/layout.h"
+#include "buffered_pipe/internal/schedule_point.h"
 #include "buffered_pipe/internal/store_load_barrier.h"
 
 namespace buffered_pipe::internal {
@@ -143,6 +144,7 @@ absl::Status WaitLoop(WaitLine& line, const Deadline& deadline, Attempt&& attemp
     // SYNC POINT (Dekker): observe the signal, announce, re-check.
     const std::uint32_t observed = line.signal.load(std::memory_order_acquire);
     line.parked.fetch_add(1, std::memory_order_seq_cst);
+    ReachSchedulePoint(SchedulePoint::kWaiterAnnounced);
     WaiterBarrier(line);
     const Step step = attempt(&result);
     if (step == Step::kDone) {
