@@ -41,7 +41,7 @@
 //   tail      next position a sender will claim            (RingControl, sender line)
 //   head      next position a receiver will claim          (receiver line)
 //   released  every frame below it has been received and   (release line; see Release)
-//             released, so its blocks may be reused
+//             released, so its blocks may be reused; moved by senders only
 //
 // ---------------------------------------------------------------------------
 // Cell: one per block, describes the frame that starts at that block
@@ -70,7 +70,7 @@
 //     RELEASED(p') --claim CAS by a sender--> CLAIMED(p, sender)
 //     CLAIMED(p)   --commit (exchange)------> COMMITTED(p)          payload written
 //     COMMITTED(p) --claim CAS by receiver--> READING(p, receiver)
-//     READING(p)   --release----------------> RELEASED(p), or `released` moves past p
+//     READING(p)   --release (store)--------> RELEASED(p)           senders then move `released` past p
 //     CLAIMED(p)   --abort / dead sender----> PADDING(p)            never delivered
 //     PADDING(p)   --CAS by a receiver------> RELEASED(p)           skipped
 //
@@ -93,25 +93,26 @@
 // the resolution of its claim does), copies the payload out, and releases
 // the frame.
 //
-// Release: the receiver of the oldest frame (released == H, always the case
-// with one receiver) releases it by storing `released` = H + blocks (a plain
-// release store: while `released` is H and the frame at H is READING, no one
-// else may move `released`, since walkers stop at a READING cell and only a
-// frame's reader or the resolver of its dead reader ends READING). Its cell
-// keeps a stale READING stamp, which nothing reads as live (the position is
-// behind `released`). A receiver that finishes out of order (released < H)
-// publishes RELEASED(H) in the cell instead (release store), and a sender
-// that lacks space walks cells from `released`, CASing it past every
-// RELEASED frame (and dropping padding, which lies at `head` when it lies at
-// `released`). The receiver then loads `space.parked`: the other use of the
-// wake-up pairing. Senders keep `released_hint` on their own line and read
-// `released` only when the hint says space is short, so the one-sender
-// one-receiver case touches no line of the other side per message beyond
-// the cell and the payload.
+// Release: the receiver stores RELEASED(H) in the frame's cell (a release
+// store, on the line its claim has just written: no other line changes
+// owner). Receivers never write `released`. A sender that lacks space (by
+// its hint, below) walks the cells from `released` over every RELEASED
+// frame, dropping padding on the way (padding after received frames lies at
+// `head`), and moves `released` past all of them with one CAS: many frames
+// per walk, so the release line is written by senders only and about once
+// per ring's worth of traffic while space is plentiful. A RELEASED cell stays
+// so until `released` passes it (its position is reused only after that),
+// so a walker whose CAS loses to another walker's shorter walk can retry
+// from the value it finds. The receiver then loads `space.parked`: the
+// other use of the wake-up pairing. Senders keep `released_hint` on their
+// own line and read `released` only when the hint says space is short, so
+// the one-sender one-receiver case touches no line of the other side per
+// message beyond the cell and the payload.
 //
 // Read-modify-writes per message with one sender and one receiver: two, the
 // sender's claim CAS and the receiver's claim CAS (each both takes the
-// position and records the owner that crash recovery needs).
+// position and records the owner that crash recovery needs), plus one CAS
+// on `released` per walk, shared by all the frames the walk passes.
 //
 // Crash safety. Every claim carries its owner, the process-table slot of the
 // process that made it. When a process dies (detected by its pid and start
@@ -128,8 +129,8 @@
 //                        order would break.)
 // and its stream holds (below). Only CLAIMED and READING carry an owner, and
 // every live such stamp lies in the live window [released, tail); a stamp
-// whose position is below `released` is stale (a frame released by moving
-// `released`) and resolving it changes nothing. A process slot is reused
+// whose position is below `released` is stale (a frame whose blocks
+// senders have reclaimed) and resolving it changes nothing. A process slot is reused
 // only after all claims of its dead occupant are resolved, so an owner id is
 // never ambiguous.
 //
@@ -318,8 +319,7 @@ struct alignas(kCacheLineSize) RingControl {
   // against it and read `released` itself only when it looks short.
   std::atomic<std::uint64_t> released_hint;
   std::atomic<std::uint64_t> stream_writer;
-  // Release line: advanced by the receiver that finishes the oldest frame,
-  // or by a sender walking RELEASED cells.
+  // Release line: moved by senders only, past RELEASED cells (see Release).
   alignas(kCacheLineSize) std::atomic<std::uint64_t> released;
   // Receiver line: written by receivers only.
   alignas(kCacheLineSize) std::atomic<std::uint64_t> head;

@@ -127,9 +127,21 @@ RingSnapshot Ring::Snapshot() const {
   snapshot.released = control_->released.load(std::memory_order_acquire);
   snapshot.senders_open = control_->senders_open.load(std::memory_order_acquire);
   snapshot.receivers_open = control_->receivers_open.load(std::memory_order_acquire);
-  if (snapshot.tail >= snapshot.released) {
-    snapshot.blocks_in_flight = snapshot.tail - snapshot.released;
+  // Frames received since the last walk (RELEASED cells from `released`
+  // on) are free although `released` has not moved past them yet.
+  std::uint64_t free_up_to = snapshot.released;
+  for (std::uint64_t steps = 0; steps < spec_.capacity_blocks && free_up_to < snapshot.head;
+       ++steps) {
+    const Cell& cell = CellAt(free_up_to);
+    if (cell.stamp.load(std::memory_order_acquire) !=
+        stamp::Make(free_up_to, 0, CellState::kReleased)) {
+      break;
+    }
+    const std::uint64_t extent_word = cell.extent.load(std::memory_order_relaxed);
+    if (!ValidateExtent(extent_word).ok()) break;
+    free_up_to += extent::Blocks(extent_word);
   }
+  if (snapshot.tail >= free_up_to) snapshot.blocks_in_flight = snapshot.tail - free_up_to;
   std::uint64_t position = snapshot.head;
   for (std::uint64_t steps = 0; steps < spec_.capacity_blocks && position < snapshot.tail;
        ++steps) {

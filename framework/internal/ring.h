@@ -372,8 +372,8 @@ class Ring {
   // Claims the COMMITTED frame at `head` (stamp `observed`) for reading.
   bool ClaimForReading(std::uint64_t head, std::uint64_t observed, std::uint64_t blocks,
                        std::uint32_t owner);
-  // Releases a frame of `blocks` blocks read by `owner` and wakes senders.
-  absl::Status ReleaseRead(std::uint64_t position, std::uint64_t blocks, std::uint32_t owner);
+  // Releases the frame at `position` read by `owner` and wakes senders.
+  absl::Status ReleaseRead(std::uint64_t position, std::uint32_t owner);
   // Moves `head` past the frame at `head` whose dead reader's claim was resolved.
   void HelpHead(std::uint64_t head, std::uint64_t observed);
   // Receives and drops the frame at `head` (padding or orphan chunk).

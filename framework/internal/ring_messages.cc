@@ -77,7 +77,7 @@ absl::Status Ring::ReceiveInto(std::string& message, const CallContext& context)
         }
         transaction.frame_held_ = false;
         transaction.ring_ = nullptr;
-        return ReleaseRead(transaction.position_, transaction.frame_blocks_, transaction.owner_);
+        return ReleaseRead(transaction.position_, transaction.owner_);
       }
       // A stream: its announced size is untrusted, so it only bounds the
       // pre-allocation.
@@ -131,7 +131,7 @@ absl::Status Ring::ReceiveExactly(void* target, std::uint64_t size, const CallCo
       CopyOut(transaction.position_, 0, out, size);
       transaction.frame_held_ = false;
       transaction.ring_ = nullptr;
-      return ReleaseRead(transaction.position_, transaction.frame_blocks_, transaction.owner_);
+      return ReleaseRead(transaction.position_, transaction.owner_);
     }
     // A stream: copied piece by piece, never past `size`.
     std::uint64_t received = 0;

@@ -59,8 +59,7 @@ void Ring::HelpHead(std::uint64_t head, std::uint64_t observed) {
                                          std::memory_order_seq_cst);
 }
 
-absl::Status Ring::ReleaseRead(std::uint64_t position, std::uint64_t blocks,
-                              std::uint32_t owner) {
+absl::Status Ring::ReleaseRead(std::uint64_t position, std::uint32_t owner) {
   Cell& cell = CellAt(position);
   // Relaxed: our own claim, read back only to detect corruption.
   if (cell.stamp.load(std::memory_order_relaxed) !=
@@ -68,35 +67,23 @@ absl::Status Ring::ReleaseRead(std::uint64_t position, std::uint64_t blocks,
     return Corrupt("a frame being read changed under its reader");
   }
   ReachSchedulePoint(SchedulePoint::kReceiverBeforeRelease);
-  // While `released` is at our frame (READING, ours), no one else may move
-  // it (layout.h, "Release"), so a value equal to `position` is current; any
-  // other value means an older frame is still out, and it only grows.
-  // Acquire: the value may have been written by a walker that moved past
-  // frames other receivers released out of order; our store below is a plain
-  // store, which (unlike a CAS) does not continue the walker's release
-  // sequence, so we must carry its happens-before ourselves: a sender that
-  // acquires our value then happens after those receivers' reads too.
-  if (control_->released.load(std::memory_order_acquire) == position) {
-    // SYNC POINT WRITE: the oldest frame is released by moving `released`
-    // past it (no write to its cell). Release: our reads of the payload
-    // happen before a sender that acquires `released` reuses the blocks.
-    control_->released.store(position + blocks, std::memory_order_release);
-  } else {
-    // Not the oldest: mark the cell; a walking sender moves `released` past
-    // it once the frames before it are released. Release: as above, for the
-    // walker's acquire of the stamp.
-    cell.stamp.store(stamp::Make(position, 0, CellState::kReleased), std::memory_order_release);
-  }
+  // SYNC POINT WRITE: the release. Receivers never move `released`: the
+  // cell says RELEASED, on the line our claim just wrote, and senders move
+  // `released` past RELEASED cells when they run short of space
+  // (AdvanceReleased), many frames at a time. Release: our reads of the
+  // payload happen before a walker that acquires this stamp reuses the
+  // blocks.
+  cell.stamp.store(stamp::Make(position, 0, CellState::kReleased), std::memory_order_release);
   ReachSchedulePoint(SchedulePoint::kReceiverReleased);
-  // The load of `parked` is ordered after either store by the wake-up
-  // pairing (wait.h (b)).
+  // The load of `parked` is ordered after the store by the wake-up pairing
+  // (wait.h (b)).
   WakeParkedAfterStore(control_->space);
   return absl::OkStatus();
 }
 
 void Ring::Drop(std::uint64_t head, std::uint64_t observed, std::uint64_t blocks,
                 std::uint32_t owner) {
-  if (ClaimForReading(head, observed, blocks, owner)) (void)ReleaseRead(head, blocks, owner);
+  if (ClaimForReading(head, observed, blocks, owner)) (void)ReleaseRead(head, owner);
 }
 
 Step Ring::LookAtHead(std::uint32_t owner, OwnerWatch& watch, HeadFrame* frame,
@@ -223,7 +210,7 @@ Step Ring::TryBeginReceive(const CallContext& context, bool recount, OwnerWatch&
       }
       if (extent::Bytes(extent_word) < sizeof(StreamHeader)) {
         transaction->position_ = head;
-        (void)ReleaseRead(head, blocks, owner);
+        (void)ReleaseRead(head, owner);
         ReleaseReaderHold(token, token::kDiscard);
         *result = Corrupt("first chunk shorter than its header");
         return Step::kDone;
@@ -428,7 +415,7 @@ void ReceiveTransaction::HoldFrame(std::uint64_t position, std::uint64_t extent_
 
 void ReceiveTransaction::ReleaseFrame() {
   frame_held_ = false;
-  (void)ring_->ReleaseRead(position_, frame_blocks_, owner_);
+  (void)ring_->ReleaseRead(position_, owner_);
 }
 
 absl::StatusOr<std::span<const std::byte>> ReceiveTransaction::NextPiece() {

@@ -21,36 +21,43 @@ namespace buffered_pipe::internal {
 absl::StatusOr<std::uint64_t> Ring::AdvanceReleased(std::uint64_t tail) {
   // SYNC POINT READ: acquire pairs with the acq_rel CAS of other walkers.
   std::uint64_t released = control_->released.load(std::memory_order_acquire);
-  for (std::uint64_t steps = 0; steps <= spec_.capacity_blocks && released < tail; ++steps) {
-    Cell& cell = CellAt(released);
-    // SYNC POINT READ: seq_cst pairs with the receiver's RELEASED exchange
-    // (also the Dekker re-check of a parked sender); acquire would order the
-    // receiver's reads of the payload before our reuse of its blocks.
+  // Walk the RELEASED frames from `released` on, then move `released` past
+  // all of them with one CAS.
+  std::uint64_t walked = released;
+  for (std::uint64_t steps = 0; steps <= spec_.capacity_blocks && walked < tail; ++steps) {
+    Cell& cell = CellAt(walked);
+    // SYNC POINT READ: acquire pairs with the receiver's release store of
+    // RELEASED: its reads of the payload happen before our reuse of the
+    // blocks. seq_cst: also the re-check of a parked sender (wait.h).
     const std::uint64_t observed = cell.stamp.load(std::memory_order_seq_cst);
     // Relaxed: written by the frame's claimer before its commit, which the
-    // receiver acquired before its RELEASED exchange, which we acquired above.
+    // receiver acquired before its RELEASED store, which we acquired above.
     const std::uint64_t extent_word = cell.extent.load(std::memory_order_relaxed);
-    if (observed == stamp::Make(released, 0, CellState::kPadding)) {
+    if (observed == stamp::Make(walked, 0, CellState::kPadding)) {
       // Padding (an aborted message) is normally skipped by receivers; while
-      // none is receiving, its blocks would stay taken. Padding at
-      // `released` is also at `head` (only claimed frames lie between the
-      // two), so we receive and drop it as a receiver would, which keeps
-      // released <= head.
+      // none is receiving, its blocks would stay taken. The frames before it
+      // are all received (RELEASED), so it lies at `head`: we receive and
+      // drop it as a receiver would, which keeps released <= head.
       if (absl::Status status = ValidateExtent(extent_word); !status.ok()) return status;
-      Drop(released, observed, extent::Blocks(extent_word), client_->owner());
-      continue;  // look at the same position again: now RELEASED, or gone
+      Drop(walked, observed, extent::Blocks(extent_word), client_->owner());
+      continue;  // look at the same position again: now RELEASED, or taken
     }
-    if (observed != stamp::Make(released, 0, CellState::kReleased)) break;
+    if (observed != stamp::Make(walked, 0, CellState::kReleased)) break;
     if (absl::Status status = ValidateExtent(extent_word); !status.ok()) return status;
+    walked += extent::Blocks(extent_word);
+  }
+  while (walked > released) {
     ReachSchedulePoint(SchedulePoint::kWalkerFoundReleased);
     std::uint64_t expected = released;
-    // acq_rel: senders that read the new `released` may overwrite the blocks.
-    if (control_->released.compare_exchange_strong(expected,
-                                                   released + extent::Blocks(extent_word),
+    // acq_rel: senders that read the new `released` may overwrite the blocks
+    // (release); the walk of whoever moved it before us (acquire). The
+    // frames in [released, walked) stay RELEASED until `released` passes
+    // them, so a CAS from a value another walker left is still right.
+    if (control_->released.compare_exchange_strong(expected, walked,
                                                    std::memory_order_acq_rel)) {
-      released += extent::Blocks(extent_word);
+      released = walked;
     } else {
-      released = expected;  // another sender walked further; continue from there
+      released = expected;  // another sender walked (maybe further)
     }
   }
   return released;
