@@ -100,7 +100,7 @@ absl::Status Ring::WaitForEnds(bool senders, const CallContext& context) {
   // its seq_cst increment of the total that AnyEndOpen re-checks.
   return WaitLoop(
       senders ? control_->data : control_->space, context.deadline,
-      [&](absl::Status* result) {
+      [&](absl::Status* result, bool) {
         if (Cancelled(context)) {
           *result = ClosedError();
           return Step::kDone;

@@ -77,7 +77,45 @@ struct CallContext {
 inline constexpr std::uint64_t kUnknownSize = std::numeric_limits<std::uint64_t>::max();
 
 
-class SendTransaction {
+// The state of a transaction, one plain value: a move copies it whole and
+// empties the source (ring_ = nullptr), instead of field by field.
+namespace ring_internal {
+struct SendTransactionState {
+  Ring* ring_ = nullptr;
+  CallContext context_;
+  std::uint32_t owner_ = 0;
+  std::uint64_t total_ = 0;    // message size, or kUnknownSize
+  std::uint64_t written_ = 0;  // payload bytes written so far
+  bool streaming_ = false;
+  bool first_chunk_ = false;   // the current frame is the FIRST chunk
+  std::uint64_t writer_token_ = 0;
+  // Current frame.
+  std::uint64_t position_ = 0;
+  std::uint64_t frame_blocks_ = 0;
+  std::uint64_t frame_capacity_ = 0;  // payload bytes the frame can hold
+  std::uint64_t frame_used_ = 0;      // payload bytes written into it (incl. stream header)
+};
+
+struct ReceiveTransactionState {
+  Ring* ring_ = nullptr;
+  CallContext context_;
+  std::uint32_t owner_ = 0;
+  std::uint64_t size_ = 0;
+  bool streaming_ = false;
+  bool finished_ = false;
+  std::uint64_t reader_token_ = 0;
+  std::uint64_t writer_token_ = 0;
+  // Current frame.
+  bool frame_held_ = false;
+  std::uint64_t position_ = 0;
+  std::uint64_t frame_blocks_ = 0;
+  std::uint64_t frame_bytes_ = 0;
+  std::uint64_t frame_offset_ = 0;
+  FrameKind kind_ = FrameKind::kSingle;
+};
+}  // namespace ring_internal
+
+class SendTransaction : private ring_internal::SendTransactionState {
  public:
   SendTransaction() = default;
   SendTransaction(SendTransaction&& other) noexcept;
@@ -107,22 +145,9 @@ class SendTransaction {
   absl::Status CommitCurrentFrame(FrameKind kind);
   absl::Status NextChunk();
 
-  Ring* ring_ = nullptr;
-  CallContext context_;
-  std::uint32_t owner_ = 0;
-  std::uint64_t total_ = 0;    // message size, or kUnknownSize
-  std::uint64_t written_ = 0;  // payload bytes written so far
-  bool streaming_ = false;
-  bool first_chunk_ = false;   // the current frame is the FIRST chunk
-  std::uint64_t writer_token_ = 0;
-  // Current frame.
-  std::uint64_t position_ = 0;
-  std::uint64_t frame_blocks_ = 0;
-  std::uint64_t frame_capacity_ = 0;  // payload bytes the frame can hold
-  std::uint64_t frame_used_ = 0;      // payload bytes written into it (incl. stream header)
 };
 
-class ReceiveTransaction {
+class ReceiveTransaction : private ring_internal::ReceiveTransactionState {
  public:
   ReceiveTransaction() = default;
   ReceiveTransaction(ReceiveTransaction&& other) noexcept;
@@ -166,21 +191,6 @@ class ReceiveTransaction {
   void HoldFrame(std::uint64_t position, std::uint64_t extent_word);
   void ReleaseFrame();
 
-  Ring* ring_ = nullptr;
-  CallContext context_;
-  std::uint32_t owner_ = 0;
-  std::uint64_t size_ = 0;
-  bool streaming_ = false;
-  bool finished_ = false;
-  std::uint64_t reader_token_ = 0;
-  std::uint64_t writer_token_ = 0;
-  // Current frame.
-  bool frame_held_ = false;
-  std::uint64_t position_ = 0;
-  std::uint64_t frame_blocks_ = 0;
-  std::uint64_t frame_bytes_ = 0;
-  std::uint64_t frame_offset_ = 0;
-  FrameKind kind_ = FrameKind::kSingle;
 };
 
 // A whole-message receive that timed out in the middle of a streamed

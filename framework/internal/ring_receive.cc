@@ -247,16 +247,13 @@ absl::Status Ring::WaitForMessage(const CallContext& context, ReceiveTransaction
   OwnerWatch watch;
   // The common case needs no waiting: try once before setting up the loop.
   if (TryBeginReceive(context, false, watch, transaction, &status) != Step::kDone) {
-    bool polled = false;  // from the first poll on, recount open ends (see AnyEndOpen)
     status = WaitLoop(
         control_->data, context.deadline,
-        [&](absl::Status* result) {
+        [&](absl::Status* result, bool polled) {
+          // From the first poll on, recount open ends (see AnyEndOpen).
           return TryBeginReceive(context, polled, watch, transaction, result);
         },
-        [&] {
-          polled = true;
-          return PollFor(watch);
-        });
+        [&] { return PollFor(watch); });
   }
   if (!status.ok() || !transaction->streaming_) return status;
   StreamHeader header;
@@ -386,20 +383,9 @@ ReceiveTransaction::ReceiveTransaction(ReceiveTransaction&& other) noexcept {
 ReceiveTransaction& ReceiveTransaction::operator=(ReceiveTransaction&& other) noexcept {
   if (this != &other) {
     Abandon();
-    ring_ = std::exchange(other.ring_, nullptr);
-    context_ = other.context_;
-    owner_ = other.owner_;
-    size_ = other.size_;
-    streaming_ = other.streaming_;
-    finished_ = other.finished_;
-    reader_token_ = other.reader_token_;
-    writer_token_ = other.writer_token_;
-    frame_held_ = std::exchange(other.frame_held_, false);
-    position_ = other.position_;
-    frame_blocks_ = other.frame_blocks_;
-    frame_bytes_ = other.frame_bytes_;
-    frame_offset_ = other.frame_offset_;
-    kind_ = other.kind_;
+    ReceiveTransactionState::operator=(other);
+    other.ring_ = nullptr;
+    other.frame_held_ = false;
   }
   return *this;
 }
@@ -447,7 +433,7 @@ absl::StatusOr<std::span<const std::byte>> ReceiveTransaction::NextPiece(
     OwnerWatch watch;
     absl::Status status = WaitLoop(
         ring->control_->data, deadline,
-        [&](absl::Status* result) { return ring->TryNextChunk(this, watch, result); },
+        [&](absl::Status* result, bool) { return ring->TryNextChunk(this, watch, result); },
         [&] { return ring->PollFor(watch); });
     if (absl::IsDeadlineExceeded(status) || absl::IsUnavailable(status)) return status;
     if (!status.ok()) {

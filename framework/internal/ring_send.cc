@@ -171,16 +171,13 @@ absl::Status Ring::Claim(std::uint64_t blocks, std::uint32_t owner, std::uint64_
       Step::kDone) {
     return result;
   }
-  bool polled = false;  // from the first poll on, recount open ends (see AnyEndOpen)
   return WaitLoop(
       control_->space, context.deadline,
-      [&](absl::Status* result) {
+      [&](absl::Status* result, bool polled) {
+        // From the first poll on, recount open ends (see AnyEndOpen).
         return TryClaim(blocks, owner, writer_token, context, polled, watch, position, result);
       },
-      [&] {
-        polled = true;
-        return PollFor(watch);
-      });
+      [&] { return PollFor(watch); });
 }
 
 
@@ -222,11 +219,10 @@ absl::StatusOr<SendTransaction> Ring::BeginSend(std::uint64_t size, const CallCo
   }
   // A long message: take the writer hold, then stream chunks.
   const std::uint64_t token = NewStreamToken(transaction.owner_);
-  bool polled = false;
   OwnerWatch watch;
   absl::Status status = WaitLoop(
       control_->space, context.deadline,
-      [&](absl::Status* result) {
+      [&](absl::Status* result, bool polled) {
         if (Cancelled(context)) {
           *result = ClosedError();
           return Step::kDone;
@@ -246,10 +242,7 @@ absl::StatusOr<SendTransaction> Ring::BeginSend(std::uint64_t size, const CallCo
         watch.Blocked(token::Owner(expected));  // another sender streams
         return Step::kBlocked;
       },
-      [&] {
-        polled = true;
-        return PollFor(watch);
-      });
+      [&] { return PollFor(watch); });
   if (!status.ok()) return status;
   transaction.ring_ = this;
   transaction.streaming_ = true;
@@ -277,18 +270,8 @@ SendTransaction::SendTransaction(SendTransaction&& other) noexcept { *this = std
 SendTransaction& SendTransaction::operator=(SendTransaction&& other) noexcept {
   if (this != &other) {
     Abort();
-    ring_ = std::exchange(other.ring_, nullptr);
-    context_ = other.context_;
-    owner_ = other.owner_;
-    total_ = other.total_;
-    written_ = other.written_;
-    streaming_ = other.streaming_;
-    first_chunk_ = other.first_chunk_;
-    writer_token_ = other.writer_token_;
-    position_ = other.position_;
-    frame_blocks_ = other.frame_blocks_;
-    frame_capacity_ = other.frame_capacity_;
-    frame_used_ = other.frame_used_;
+    SendTransactionState::operator=(other);
+    other.ring_ = nullptr;
   }
   return *this;
 }

@@ -95,10 +95,12 @@ enum class Step {
   kBlocked,  // must wait for a peer (data, space, a hold)
 };
 
-// Runs `attempt(absl::Status*) -> Step` until it is done, waiting on `line`
-// in between; runs `poll() -> absl::Status` (the search for dead peers)
-// every kPollIntervalNs of waiting, and returns its error if it finds one
-// (the wait can never end, see owner_watch.h). Returns the attempt's result,
+// Runs `attempt(absl::Status*, bool polled) -> Step` until it is done,
+// waiting on `line` in between; runs `poll() -> absl::Status` (the search
+// for dead peers) every kPollIntervalNs of waiting, and returns its error if
+// it finds one (the wait can never end, see owner_watch.h). `polled` tells
+// the attempt that a poll has run since the call began (then shared counts
+// that a crash may have left too high are worth recounting). Returns the attempt's result,
 // DeadlineExceeded, or Unavailable for a non-blocking deadline that would
 // have to wait.
 template <typename Attempt, typename Poll>
@@ -106,7 +108,7 @@ absl::Status WaitLoop(WaitLine& line, const Deadline& deadline, Attempt&& attemp
   absl::Status result;
   bool polled = false;
   for (int round = 0;; ++round) {
-    const Step step = attempt(&result);
+    const Step step = attempt(&result, polled);
     if (step == Step::kDone) return result;
     if (deadline.is_non_blocking()) {
       // A non-blocking call still rides out a peer's in-between step (it is
@@ -139,6 +141,7 @@ absl::Status WaitLoop(WaitLine& line, const Deadline& deadline, Attempt&& attemp
     if (deadline.has_passed()) return absl::DeadlineExceededError("deadline exceeded");
     if (now - last_poll >= kPollIntervalNs) {
       if (absl::Status status = poll(); !status.ok()) return status;
+      polled = true;
       last_poll = now;
     }
     // SYNC POINT (Dekker): observe the signal, announce, re-check.
@@ -146,7 +149,7 @@ absl::Status WaitLoop(WaitLine& line, const Deadline& deadline, Attempt&& attemp
     line.parked.fetch_add(1, std::memory_order_seq_cst);
     ReachSchedulePoint(SchedulePoint::kWaiterAnnounced);
     WaiterBarrier(line);
-    const Step step = attempt(&result);
+    const Step step = attempt(&result, polled);
     if (step == Step::kDone) {
       line.parked.fetch_sub(1, std::memory_order_relaxed);
       return result;
