@@ -16,8 +16,9 @@ PYTHON="${PYTHON:-/usr/bin/python3}"
 BUILD_DIR="${BUILD_DIR:-$here/build}"
 JOBS="${JOBS:-2}"
 
+mkdir -p "$BUILD_DIR"
 cmake -S "$here" -B "$BUILD_DIR" -DPython_EXECUTABLE="$PYTHON" -DCMAKE_BUILD_TYPE=Release \
-  > "$BUILD_DIR.configure.log" 2>&1 || { cat "$BUILD_DIR.configure.log"; exit 1; }
+  > "$BUILD_DIR/configure.log" 2>&1 || { cat "$BUILD_DIR/configure.log"; exit 1; }
 cmake --build "$BUILD_DIR" -j"$JOBS"
 package="$BUILD_DIR/package"
 PYTHONPATH="$package" "$PYTHON" -c "import buffered_pipe; print('built buffered_pipe', buffered_pipe.__version__, 'in $package')"
