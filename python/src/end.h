@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 #include <cstring>
-#include <optional>
+#include <deque>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -47,8 +47,10 @@ struct EndObject {
   int side = 0;
   // The pipe's name if it is a named pipe (pickled by name), else empty.
   std::string name;
-  // A message poll() took, and the process it belongs to (see above).
-  std::optional<std::string> polled;
+  // Messages poll() took, oldest first, and the process they belong to (see
+  // above). More than one when threads poll the same end at once. Used with
+  // the GIL held.
+  std::deque<std::string> polled;
   pid_t polled_by = 0;
 };
 
@@ -109,14 +111,13 @@ void SendBytes(EndObject<End>& self, std::string_view message) {
 // The next message for this end, into `message` (see poll() above).
 template <typename End>
 absl::Status Receive(EndObject<End>& self, std::string& message, const Deadline& deadline) {
-  if (self.polled.has_value()) {
-    const bool ours = self.polled_by == getpid();
-    std::string polled = std::move(*self.polled);
-    self.polled.reset();
-    if (ours) {
-      message = std::move(polled);
+  if (!self.polled.empty()) {
+    if (self.polled_by == getpid()) {
+      message = std::move(self.polled.front());
+      self.polled.pop_front();
       return absl::OkStatus();
     }
+    self.polled.clear();  // a forked child's copy: the parent receives them
   }
   return WaitInterruptibly(deadline, CopiesAreShort(self.end), [&](const Deadline& slice) {
     return ReceiveInto(self.end, message, slice);
@@ -178,14 +179,15 @@ std::size_t ReceiveBytesInto(EndObject<End>& self, const py::object& target, lon
 
 template <typename End>
 bool Poll(EndObject<End>& self, const py::object& timeout) {
-  if (self.polled.has_value() && self.polled_by == getpid()) return true;
+  if (!self.polled.empty() && self.polled_by == getpid()) return true;
   std::string message;
   const absl::Status status = Receive(self, message, DeadlineOfTimeout(timeout));
   if (IsTimeout(status)) return false;
   // End of stream: True, so that the next recv raises EOFError (as Connection).
   if (IsEndOfStream(status)) return true;
   RaiseIfError(status);
-  self.polled = std::move(message);
+  if (self.polled_by != getpid()) self.polled.clear();
+  self.polled.push_back(std::move(message));
   self.polled_by = getpid();
   return true;
 }
@@ -255,7 +257,7 @@ void BindCommon(py::class_<EndObject<End>>& cls) {
       .def(
           "close",
           [](Self& self) {
-            self.polled.reset();
+            self.polled.clear();
             (void)self.end.close();
           },
           "Closes this end in this process (idempotent). Calls blocked on it raise OSError.")
@@ -269,7 +271,7 @@ void BindCommon(py::class_<EndObject<End>>& cls) {
       .def("__enter__", [](py::object self) { return self; })
       .def("__exit__",
            [](Self& self, const py::args&) {
-             self.polled.reset();
+             self.polled.clear();
              (void)self.end.close();
            })
       .def("_descriptor",

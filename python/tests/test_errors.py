@@ -182,3 +182,23 @@ def test_empty_message():
     receiver, sender = buffered_pipe.Pipe(64)
     sender.send_bytes(b"")
     assert receiver.recv_bytes() == b""
+
+
+def test_threads_polling_one_end_lose_nothing():
+    receiver, sender = buffered_pipe.Pipe(1 << 16)
+    for index in range(400):
+        sender.send(index)
+    stop = threading.Event()
+
+    def poll_repeatedly():
+        while not stop.is_set():
+            receiver.poll(0.01)
+
+    pollers = [threading.Thread(target=poll_repeatedly) for _ in range(3)]
+    for thread in pollers:
+        thread.start()
+    got = [receiver.recv(timeout=TIMEOUT) for _ in range(400)]
+    stop.set()
+    for thread in pollers:
+        thread.join()
+    assert sorted(got) == list(range(400))
