@@ -14,7 +14,11 @@
 #
 # Environment: PYTHON (default /usr/bin/python3), BUILD_DIR (default
 # python/build), PYTEST_TIMEOUT (seconds for the whole pytest run, default
-# 600), PYTEST_ARGS (extra arguments, e.g. "-k named -v").
+# 600), PYTEST_ARGS (extra arguments, e.g. "-k named -v"), SANITIZE=address
+# (build the glue and the library with AddressSanitizer and run Python with
+# its runtime preloaded; give it its own BUILD_DIR). Under ASan the MPMC
+# tests that fork while other threads run are left out: ASan's own
+# allocator lock, held by another thread at fork(), deadlocks the child.
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -29,6 +33,15 @@ if ! bash "$ROOT/bazel/install_deps.sh"; then
   say "installing the Debian packages failed"
   echo "0 passed, 1 failed"
   exit 1
+fi
+
+PRELOAD=()
+if [[ -n "${SANITIZE:-}" ]]; then
+  [[ "$SANITIZE" == address ]] || { say "SANITIZE=address only"; echo "0 passed, 1 failed"; exit 1; }
+  export CMAKE_ARGS="${CMAKE_ARGS:-} -DBUFFERED_PIPE_SANITIZE=address -DCMAKE_BUILD_TYPE=RelWithDebInfo"
+  # libstdc++ too: python3 does not link it, and ASan must find its __cxa_throw.
+  PRELOAD=(env "LD_PRELOAD=$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libstdc++.so)"
+           ASAN_OPTIONS=detect_leaks=0)
 fi
 
 t0=$SECONDS
@@ -46,9 +59,11 @@ say "== pytest: $PYTHON -m pytest python/tests"
 # From the top of the tree: python/buffered_pipe (the sources, without the
 # extension) must not shadow the built package on sys.path.
 # shellcheck disable=SC2086 # PYTEST_ARGS is a list of words
+DESELECT=()
+[[ -n "${SANITIZE:-}" ]] && DESELECT=(-k "not mpmc_fork")
 PYTHONPATH="$BUILD_DIR/package" BUFFERED_PIPE_NAMED_PEER="$BUILD_DIR/bin/named_peer" \
-  timeout --kill-after=10 "$PYTEST_TIMEOUT" "$PYTHON" -m pytest -p no:cacheprovider -rfE \
-  ${PYTEST_ARGS:-} python/tests 2>&1 | tee "$log"
+  timeout --kill-after=10 "$PYTEST_TIMEOUT" "${PRELOAD[@]}" "$PYTHON" -m pytest -p no:cacheprovider -rfE \
+  "${DESELECT[@]}" ${PYTEST_ARGS:-} python/tests 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 say "pytest: exit $rc, $((SECONDS - t0))s"
 
