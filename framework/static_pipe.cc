@@ -103,10 +103,8 @@ absl::StatusOr<std::pair<StaticPipeEnd, StaticPipeEnd>> CreateNamedStaticPipe(
 
 absl::StatusOr<StaticPipeEnd> StaticPipeEnd::OpenSide(
     absl::StatusOr<std::shared_ptr<internal::Attachment>> attachment, Side side) {
-  if (!attachment.ok()) return attachment.status();
-  const std::uint32_t rings = (*attachment)->ring_count();
-  absl::StatusOr<internal::Endpoint> endpoint = internal::Endpoint::Open(
-      std::move(*attachment), internal::Endpoint::RolesOfSide(rings, static_cast<int>(side)));
+  absl::StatusOr<internal::Endpoint> endpoint =
+      internal::Endpoint::OpenSide(std::move(attachment), static_cast<int>(side));
   if (!endpoint.ok()) return endpoint.status();
   return StaticPipeEnd(std::move(*endpoint));
 }
