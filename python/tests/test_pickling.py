@@ -87,3 +87,22 @@ def test_unpickling_does_not_leak_descriptors():
         copy.close()
         del copy
     assert _count_descriptors() <= before + 1
+
+
+def test_a_descriptor_is_validated_as_untrusted_input(tmp_path):
+    # Not a pipe: too small, then the right size but garbage.
+    garbage = tmp_path / "garbage"
+    for content in (b"", b"\xff" * 65536):
+        garbage.write_bytes(content)
+        descriptor = os.open(garbage, os.O_RDWR)
+        try:
+            with pytest.raises((ValueError, buffered_pipe.DataLossError)):
+                buffered_pipe.GenericEnd._open_descriptor(descriptor, 0)
+        finally:
+            os.close(descriptor)  # the caller's: the end opened a duplicate
+    # A static pipe's descriptor is not a generic pipe's.
+    receiver, sender = buffered_pipe.Static_Pipe(8, 2)
+    with pytest.raises(ValueError, match="static"):
+        buffered_pipe.GenericEnd._open_descriptor(sender._descriptor(), 1)
+    with pytest.raises(ValueError):
+        buffered_pipe.StaticEnd._open_descriptor(sender._descriptor(), 2)
