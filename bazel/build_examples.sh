@@ -7,6 +7,8 @@
 # //examples (discovered with bazel query: adding an example needs no edit
 # here), each with a time limit of EXAMPLE_TIMEOUT seconds (default 300).
 # The consumer workspace examples/bazel_consumer is run by bazel/test_all.sh.
+# Then the Python examples, examples/python/*.py, with the module built by
+# CMake (python/build.sh, no Bazel), each run by /usr/bin/python3.
 # Ends with the line "N passed, N failed"; exit code non-zero on failure.
 set -uo pipefail
 
@@ -58,5 +60,27 @@ for target in $targets; do
     say "$target: FAILED ($((SECONDS - t0))s)"
   fi
 done
+# ---- Python examples ------------------------------------------------------------
+PYTHON_WORK="$(mktemp -d "${TMPDIR:-/tmp}/buffered_pipe_examples.XXXXXX")"
+say "== python: building the module (python/build.sh)"
+if BUILD_DIR="$PYTHON_WORK" bash "$ROOT/python/build.sh"; then
+  for example in "$ROOT"/examples/python/*.py; do
+    say "== python ${example#"$ROOT"/}"
+    t0=$SECONDS
+    if PYTHONPATH="$PYTHON_WORK/package" timeout --kill-after=10 "$EXAMPLE_TIMEOUT" \
+      /usr/bin/python3 "$example"; then
+      PASSED=$((PASSED + 1))
+      say "${example#"$ROOT"/}: passed ($((SECONDS - t0))s)"
+    else
+      FAILED=$((FAILED + 1))
+      say "${example#"$ROOT"/}: FAILED ($((SECONDS - t0))s)"
+    fi
+  done
+else
+  FAILED=$((FAILED + 1))
+  say "python: the module failed to build"
+fi
+rm -rf "$PYTHON_WORK"
+
 echo "$PASSED passed, $FAILED failed"
 [[ $FAILED -eq 0 ]]

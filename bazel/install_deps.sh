@@ -34,6 +34,11 @@ PACKAGES=(
   libzmq3-dev
   # //benchmarks:compare draws its chart with gnuplot
   gnuplot-nox
+  # the Python module (python/, bazel/test_python.sh): pybind11 and the
+  # headers of Debian's /usr/bin/python3, pytest for its tests
+  pybind11-dev
+  python3-dev
+  python3-pytest
 )
 
 if [[ "${1:-}" == "--list" ]]; then

@@ -16,6 +16,8 @@
 #      configure, build, install into a temporary prefix, ctest; then two
 #      consumers outside the tree against the installed copy, one with
 #      find_package(buffered_pipe), one with pkg-config, both run
+#   7. Python: build the module with CMake and run its pytest suite
+#      (bazel/test_python.sh); each pytest case counts as one test
 #
 # Targets are discovered (//..., and a query for the "fuzz" tag): adding a
 # test needs no edit here. The last line of output is always
@@ -219,5 +221,24 @@ if cmake_step sources env BAZEL="$BAZEL" bash "$ROOT/tools/check_cmake_sources.s
 fi
 rm -rf "$CMAKE_WORK"
 TIMES+=("cmake: $((SECONDS - t0))s")
+
+# ---- 7. Python -----------------------------------------------------------------
+t0=$SECONDS
+say "== python: bazel/test_python.sh (CMake build of the module, pytest)"
+PYTHON_WORK="$(mktemp -d "${TMPDIR:-/tmp}/buffered_pipe_python.XXXXXX")"
+BUILD_DIR="$PYTHON_WORK" bash "$ROOT/bazel/test_python.sh" 2>&1 | tee "$LOG_DIR/python.log"
+rm -rf "$PYTHON_WORK"
+python_summary=$(tail -n 1 "$LOG_DIR/python.log" | grep -E '^[0-9]+ passed, [0-9]+ failed$' || true)
+if [[ -z "$python_summary" ]]; then
+  say "python: test_python.sh printed no summary: counted as one failure"
+  FAILED=$((FAILED + 1))
+else
+  python_passed=$(echo "$python_summary" | sed -E 's/^([0-9]+) passed, ([0-9]+) failed$/\1/')
+  python_failed=$(echo "$python_summary" | sed -E 's/^([0-9]+) passed, ([0-9]+) failed$/\2/')
+  PASSED=$((PASSED + python_passed))
+  FAILED=$((FAILED + python_failed))
+  say "python: $python_passed passed, $python_failed failed"
+fi
+TIMES+=("python: $((SECONDS - t0))s")
 
 exit 0 # the EXIT trap (finish) prints the summary line and sets the exit code

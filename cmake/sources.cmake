@@ -7,6 +7,7 @@ set(BUFFERED_PIPE_FRAMEWORK_HEADERS
   buffered_pipe.h
   deadline.h
   internal/attachment.h
+  internal/descriptor_access.h
   internal/endpoint.h
   internal/factory.h
   internal/futex.h

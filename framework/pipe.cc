@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "buffered_pipe/internal/descriptor_access.h"
 #include "buffered_pipe/internal/factory.h"
 
 namespace buffered_pipe {
@@ -53,16 +54,38 @@ absl::StatusOr<std::pair<PipeEnd, PipeEnd>> CreateNamedPipe(const std::string& n
       name, *spec, pipe_internal::ToNamedCreation(named)));
 }
 
-absl::StatusOr<PipeEnd> OpenNamedPipe(const std::string& name, Side side,
-                                      const OpenOptions& options) {
-  absl::StatusOr<std::shared_ptr<internal::Attachment>> attachment = internal::OpenNamedAttachment(
-      name, internal::SegmentKind::kGeneric, {}, options.trusted_owner.policy);
-  if (!attachment.ok()) return attachment.status();
-  const std::uint32_t rings = (*attachment)->ring_count();
-  absl::StatusOr<internal::Endpoint> endpoint = internal::Endpoint::Open(
-      std::move(*attachment), internal::Endpoint::RolesOfSide(rings, static_cast<int>(side)));
+absl::StatusOr<PipeEnd> PipeEnd::OpenSide(
+    absl::StatusOr<std::shared_ptr<internal::Attachment>> attachment, Side side) {
+  absl::StatusOr<internal::Endpoint> endpoint =
+      internal::Endpoint::OpenSide(std::move(attachment), static_cast<int>(side));
   if (!endpoint.ok()) return endpoint.status();
   return PipeEnd(std::move(*endpoint));
+}
+
+absl::StatusOr<PipeEnd> OpenNamedPipe(const std::string& name, Side side,
+                                      const OpenOptions& options) {
+  return PipeEnd::OpenSide(internal::OpenNamedAttachment(name, internal::SegmentKind::kGeneric, {},
+                                                         options.trusted_owner.policy),
+                           side);
+}
+
+// --- Ends passed by descriptor (internal/descriptor_access.h) -----------------
+
+absl::StatusOr<std::pair<PipeEnd, PipeEnd>> internal::DescriptorAccess::Pipe(
+    const PipeOptions& options) {
+  absl::StatusOr<internal::SegmentSpec> spec = GenericSpec(options);
+  if (!spec.ok()) return spec.status();
+  return PipeEnd::PairOf(internal::CreateAnonymousAttachment(*spec, /*keep_descriptor=*/true));
+}
+
+int internal::DescriptorAccess::Descriptor(const PipeEnd& end) {
+  if (!end.is_open()) return -1;
+  return end.endpoint_.attachment()->segment().descriptor();
+}
+
+absl::StatusOr<PipeEnd> internal::DescriptorAccess::OpenPipeEnd(int descriptor, Side side) {
+  return PipeEnd::OpenSide(
+      internal::OpenDescriptorAttachment(descriptor, internal::SegmentKind::kGeneric), side);
 }
 
 absl::Status RemoveNamedPipe(const std::string& name) { return internal::RemoveSegmentName(name); }

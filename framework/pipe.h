@@ -95,6 +95,10 @@
 
 namespace buffered_pipe {
 
+namespace internal {
+struct DescriptorAccess;  // internal/descriptor_access.h
+}  // namespace internal
+
 // The most processes a pipe can serve at once (PipeOptions::max_processes):
 // owner ids are 8 bits in the ring's synchronisation words.
 inline constexpr std::uint32_t kMaxProcesses = internal::kMaxProcessSlotCount;
@@ -266,9 +270,13 @@ class PipeEnd {
       const std::string& name, const PipeOptions& options, const NamedPipeOptions& named);
   friend absl::StatusOr<PipeEnd> OpenNamedPipe(const std::string& name, Side side,
                                                const OpenOptions& options);
+  friend struct internal::DescriptorAccess;
   explicit PipeEnd(internal::Endpoint endpoint) : endpoint_(std::move(endpoint)) {}
   static absl::StatusOr<std::pair<PipeEnd, PipeEnd>> PairOf(
       absl::StatusOr<std::shared_ptr<internal::Attachment>> attachment);
+  // Side `side` of an opened pipe (by name or by descriptor).
+  static absl::StatusOr<PipeEnd> OpenSide(
+      absl::StatusOr<std::shared_ptr<internal::Attachment>> attachment, Side side);
 
   internal::Endpoint endpoint_;
 

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "buffered_pipe/internal/descriptor_access.h"
 #include "buffered_pipe/internal/factory.h"
 #include "buffered_pipe/internal/layout.h"
 #include "buffered_pipe/internal/segment.h"
@@ -100,16 +101,41 @@ absl::StatusOr<std::pair<StaticPipeEnd, StaticPipeEnd>> CreateNamedStaticPipe(
       pipe_internal::ToNamedCreation(named)));
 }
 
-absl::StatusOr<StaticPipeEnd> OpenNamedStaticPipe(const std::string& name, Side side,
-                                                  const OpenOptions& options) {
-  absl::StatusOr<std::shared_ptr<internal::Attachment>> attachment = internal::OpenNamedAttachment(
-      name, internal::SegmentKind::kStatic, {}, options.trusted_owner.policy);
-  if (!attachment.ok()) return attachment.status();
-  const std::uint32_t rings = (*attachment)->ring_count();
-  absl::StatusOr<internal::Endpoint> endpoint = internal::Endpoint::Open(
-      std::move(*attachment), internal::Endpoint::RolesOfSide(rings, static_cast<int>(side)));
+absl::StatusOr<StaticPipeEnd> StaticPipeEnd::OpenSide(
+    absl::StatusOr<std::shared_ptr<internal::Attachment>> attachment, Side side) {
+  absl::StatusOr<internal::Endpoint> endpoint =
+      internal::Endpoint::OpenSide(std::move(attachment), static_cast<int>(side));
   if (!endpoint.ok()) return endpoint.status();
   return StaticPipeEnd(std::move(*endpoint));
+}
+
+absl::StatusOr<StaticPipeEnd> OpenNamedStaticPipe(const std::string& name, Side side,
+                                                  const OpenOptions& options) {
+  return StaticPipeEnd::OpenSide(internal::OpenNamedAttachment(
+                                     name, internal::SegmentKind::kStatic, {},
+                                     options.trusted_owner.policy),
+                                 side);
+}
+
+// --- Ends passed by descriptor (internal/descriptor_access.h) -----------------
+
+absl::StatusOr<std::pair<StaticPipeEnd, StaticPipeEnd>> internal::DescriptorAccess::StaticPipe(
+    const StaticPipeOptions& options) {
+  absl::StatusOr<internal::SegmentSpec> spec = StaticSpec(options);
+  if (!spec.ok()) return spec.status();
+  return StaticPipeEnd::PairOf(
+      internal::CreateAnonymousAttachment(*spec, /*keep_descriptor=*/true));
+}
+
+int internal::DescriptorAccess::Descriptor(const StaticPipeEnd& end) {
+  if (!end.is_open()) return -1;
+  return end.endpoint_.attachment()->segment().descriptor();
+}
+
+absl::StatusOr<StaticPipeEnd> internal::DescriptorAccess::OpenStaticPipeEnd(int descriptor,
+                                                                            Side side) {
+  return StaticPipeEnd::OpenSide(
+      internal::OpenDescriptorAttachment(descriptor, internal::SegmentKind::kStatic), side);
 }
 
 absl::StatusOr<OutgoingRecord> StaticPipeEnd::begin_send(const Deadline& deadline) {

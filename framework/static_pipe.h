@@ -288,9 +288,13 @@ class StaticPipeEnd {
       const std::string& name, const StaticPipeOptions& options, const NamedPipeOptions& named);
   friend absl::StatusOr<StaticPipeEnd> OpenNamedStaticPipe(const std::string& name, Side side,
                                                            const OpenOptions& options);
+  friend struct internal::DescriptorAccess;
   explicit StaticPipeEnd(internal::Endpoint endpoint);
   static absl::StatusOr<std::pair<StaticPipeEnd, StaticPipeEnd>> PairOf(
       absl::StatusOr<std::shared_ptr<internal::Attachment>> attachment);
+  // Side `side` of an opened pipe (by name or by descriptor).
+  static absl::StatusOr<StaticPipeEnd> OpenSide(
+      absl::StatusOr<std::shared_ptr<internal::Attachment>> attachment, Side side);
 
   internal::Endpoint endpoint_;
   // Copied from the segment at open; immutable.

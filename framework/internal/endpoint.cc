@@ -38,6 +38,13 @@ EndRoles Endpoint::RolesOfSide(std::uint32_t ring_count, int side) {
   return side == 0 ? EndRoles{1, 0} : EndRoles{0, 1};
 }
 
+absl::StatusOr<Endpoint> Endpoint::OpenSide(
+    absl::StatusOr<std::shared_ptr<Attachment>> attachment, int side) {
+  if (!attachment.ok()) return attachment.status();
+  const std::uint32_t rings = (*attachment)->ring_count();
+  return Open(std::move(*attachment), RolesOfSide(rings, side));
+}
+
 absl::StatusOr<std::pair<Endpoint, Endpoint>> Endpoint::OpenPair(
     std::shared_ptr<Attachment> attachment) {
   const std::uint32_t rings = attachment->ring_count();

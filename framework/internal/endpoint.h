@@ -44,6 +44,10 @@ class Endpoint {
       std::shared_ptr<Attachment> attachment);
   // Roles of side 0 or 1 of a pipe with `ring_count` rings.
   static EndRoles RolesOfSide(std::uint32_t ring_count, int side);
+  // Opens side 0 or 1 of a pipe just opened (by name or by descriptor), or
+  // passes on why it could not be opened.
+  static absl::StatusOr<Endpoint> OpenSide(absl::StatusOr<std::shared_ptr<Attachment>> attachment,
+                                           int side);
 
   bool is_open() const {
     return attachment_ != nullptr && !closed_.load(std::memory_order_acquire);

@@ -10,8 +10,9 @@
 
 namespace buffered_pipe::internal {
 
-absl::StatusOr<std::shared_ptr<Attachment>> CreateAnonymousAttachment(const SegmentSpec& spec) {
-  absl::StatusOr<Segment> segment = Segment::CreateAnonymous(spec);
+absl::StatusOr<std::shared_ptr<Attachment>> CreateAnonymousAttachment(const SegmentSpec& spec,
+                                                                      bool keep_descriptor) {
+  absl::StatusOr<Segment> segment = Segment::CreateAnonymous(spec, keep_descriptor);
   if (!segment.ok()) return segment.status();
   return Attachment::Attach(std::move(*segment));
 }
@@ -27,6 +28,23 @@ bool IsStale(const Segment& segment) {
     if (IsSlotOccupantAlive(slot, segment.size())) return false;
   }
   return used;
+}
+
+// Attaches to an opened `segment` if it is of `kind` and passes `check` (if
+// any): a refused open leaves no trace in the segment. `label` names it.
+absl::StatusOr<std::shared_ptr<Attachment>> AttachIfKind(
+    absl::StatusOr<Segment> segment, SegmentKind kind, const std::string& label,
+    const std::function<absl::Status(const SegmentSpec&)>& check) {
+  if (!segment.ok()) return segment.status();
+  if (segment->spec().kind != kind) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        label, " is a ", segment->spec().kind == SegmentKind::kStatic ? "static" : "generic",
+        " pipe, not a ", kind == SegmentKind::kStatic ? "static" : "generic", " one"));
+  }
+  if (check) {
+    if (absl::Status status = check(segment->spec()); !status.ok()) return status;
+  }
+  return Attachment::Attach(std::move(*segment));
 }
 
 }  // namespace
@@ -64,17 +82,14 @@ absl::StatusOr<std::shared_ptr<Attachment>> CreateNamedAttachment(const std::str
 absl::StatusOr<std::shared_ptr<Attachment>> OpenNamedAttachment(
     const std::string& name, SegmentKind kind,
     const std::function<absl::Status(const SegmentSpec&)>& check, const OwnerPolicy& owners) {
-  absl::StatusOr<Segment> segment = Segment::OpenNamed(name, owners);
-  if (!segment.ok()) return segment.status();
-  if (segment->spec().kind != kind) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "\"", name, "\" is a ", segment->spec().kind == SegmentKind::kStatic ? "static" : "generic",
-        " pipe, not a ", kind == SegmentKind::kStatic ? "static" : "generic", " one"));
-  }
-  if (check) {
-    if (absl::Status status = check(segment->spec()); !status.ok()) return status;
-  }
-  return Attachment::Attach(std::move(*segment));
+  return AttachIfKind(Segment::OpenNamed(name, owners), kind, absl::StrCat("\"", name, "\""),
+                      check);
+}
+
+absl::StatusOr<std::shared_ptr<Attachment>> OpenDescriptorAttachment(int descriptor,
+                                                                     SegmentKind kind) {
+  return AttachIfKind(Segment::OpenDescriptor(descriptor), kind,
+                      absl::StrCat("descriptor ", descriptor), {});
 }
 
 absl::Status RemoveSegmentName(const std::string& name) {

@@ -26,7 +26,9 @@ struct NamedCreation {
   OwnerPolicy owners;
 };
 
-absl::StatusOr<std::shared_ptr<Attachment>> CreateAnonymousAttachment(const SegmentSpec& spec);
+// `keep_descriptor`: see Segment::CreateAnonymous.
+absl::StatusOr<std::shared_ptr<Attachment>> CreateAnonymousAttachment(
+    const SegmentSpec& spec, bool keep_descriptor = false);
 
 absl::StatusOr<std::shared_ptr<Attachment>> CreateNamedAttachment(const std::string& name,
                                                                   SegmentSpec spec,
@@ -39,6 +41,11 @@ absl::StatusOr<std::shared_ptr<Attachment>> OpenNamedAttachment(
     const std::string& name, SegmentKind kind,
     const std::function<absl::Status(const SegmentSpec&)>& check = {},
     const OwnerPolicy& owners = {});
+
+// Opens the segment behind `descriptor` (taking ownership of it, see
+// Segment::OpenDescriptor) with the same checks as OpenNamedAttachment.
+absl::StatusOr<std::shared_ptr<Attachment>> OpenDescriptorAttachment(int descriptor,
+                                                                     SegmentKind kind);
 
 // A named segment is stale when processes used it and every one of them is
 // dead (so nobody will ever close it normally and remove its name).

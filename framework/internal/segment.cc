@@ -300,7 +300,7 @@ absl::Status Segment::MapAndBind(int descriptor, std::size_t size) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<Segment> Segment::CreateAnonymous(const SegmentSpec& spec) {
+absl::StatusOr<Segment> Segment::CreateAnonymous(const SegmentSpec& spec, bool keep_descriptor) {
   absl::StatusOr<Offsets> offsets = ComputeOffsets(spec);
   if (!offsets.ok()) return offsets.status();
   // An anonymous segment is bounded by memory, not by a tmpfs size: reserving
@@ -322,7 +322,11 @@ absl::StatusOr<Segment> Segment::CreateAnonymous(const SegmentSpec& spec) {
   segment.instance_id_ = RandomId();
   absl::Status status = ReserveMemory(descriptor, offsets->total);
   if (status.ok()) status = segment.MapAndBind(descriptor, offsets->total);
-  close(descriptor);  // the mapping keeps the memory alive
+  if (keep_descriptor) {
+    segment.descriptor_ = descriptor;  // closed by the destructor
+  } else {
+    close(descriptor);  // the mapping keeps the memory alive
+  }
   if (!status.ok()) return status;
   InitializeHeader(segment.base_, spec, *offsets, segment.instance_id_);
   return segment;
@@ -390,6 +394,19 @@ absl::StatusOr<Segment> Segment::OpenNamed(const std::string& name, const OwnerP
     }
     return absl::UnavailableError(absl::StrCat("cannot open \"", name, "\": ", ErrnoText(error)));
   }
+  return MapExisting(descriptor, name, absl::StrCat("\"", name, "\""), owners);
+}
+
+absl::StatusOr<Segment> Segment::OpenDescriptor(int descriptor) {
+  if (descriptor < 0) return absl::InvalidArgumentError("no descriptor");
+  // Whoever holds the descriptor was given the pipe: its owner is not checked.
+  return MapExisting(descriptor, /*name=*/"", absl::StrCat("descriptor ", descriptor),
+                     OwnerPolicy{OwnerPolicy::Kind::kAny});
+}
+
+absl::StatusOr<Segment> Segment::MapExisting(int descriptor, const std::string& name,
+                                             const std::string& label,
+                                             const OwnerPolicy& owners) {
   Segment segment;
   segment.name_ = name;
   segment.descriptor_ = descriptor;
@@ -408,7 +425,7 @@ absl::StatusOr<Segment> Segment::OpenNamed(const std::string& name, const OwnerP
     const auto size = static_cast<std::uint64_t>(file.st_size);
     if (size >= sizeof(SegmentHeader)) {
       if (size > kMaximumSegmentSize) {
-        return absl::DataLossError(absl::StrCat("\"", name, "\" is too large to be a pipe"));
+        return absl::DataLossError(absl::StrCat(label, " is too large to be a pipe"));
       }
       mapped = static_cast<std::size_t>(size);
       address = mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_SHARED, descriptor, 0);
@@ -421,12 +438,12 @@ absl::StatusOr<Segment> Segment::OpenNamed(const std::string& name, const OwnerP
       address = MAP_FAILED;
       if (magic != 0) {
         return absl::InvalidArgumentError(
-            absl::StrCat("\"", name, "\" is not a buffered_pipe segment (bad magic)"));
+            absl::StrCat(label, " is not a buffered_pipe segment (bad magic)"));
       }
     }
     if (std::chrono::steady_clock::now() > give_up) {
       return absl::DataLossError(
-          absl::StrCat("\"", name, "\" was never completely initialised (creator died?)"));
+          absl::StrCat(label, " was never completely initialised (creator died?)"));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
@@ -459,15 +476,15 @@ absl::StatusOr<Segment> Segment::OpenNamed(const std::string& name, const OwnerP
   munmap(address, mapped);
 
   if (version != kLayoutVersion) {
-    return absl::InvalidArgumentError(absl::StrCat("\"", name, "\" has layout version ", version,
+    return absl::InvalidArgumentError(absl::StrCat(label, " has layout version ", version,
                                                    "; this library reads version ", kLayoutVersion));
   }
   if (header_size != sizeof(SegmentHeader)) {
-    return absl::DataLossError(absl::StrCat("\"", name, "\" has an inconsistent header"));
+    return absl::DataLossError(absl::StrCat(label, " has an inconsistent header"));
   }
   absl::StatusOr<Offsets> offsets = ComputeOffsets(spec);
   if (!offsets.ok()) {
-    return absl::DataLossError(absl::StrCat("\"", name, "\" has an invalid geometry: ",
+    return absl::DataLossError(absl::StrCat(label, " has an invalid geometry: ",
                                             offsets.status().message()));
   }
   bool consistent = offsets->total == total_size && total_size == mapped &&
@@ -479,7 +496,7 @@ absl::StatusOr<Segment> Segment::OpenNamed(const std::string& name, const OwnerP
   }
   if (!consistent) {
     return absl::DataLossError(
-        absl::StrCat("\"", name, "\" has sizes that do not match its geometry or file"));
+        absl::StrCat(label, " has sizes that do not match its geometry or file"));
   }
   segment.spec_ = spec;
   if (absl::Status status = segment.MapAndBind(descriptor, mapped); !status.ok()) return status;

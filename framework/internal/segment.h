@@ -86,8 +86,13 @@ absl::Status UntrustedOwnerError(const std::string& name, uid_t owner);
 
 class Segment {
  public:
-  // A segment that no other process can open; shared by fork only.
-  static absl::StatusOr<Segment> CreateAnonymous(const SegmentSpec& spec);
+  // A segment that no other process can open by name; shared by fork, and,
+  // with `keep_descriptor`, by handing descriptor() to another process
+  // (SCM_RIGHTS, or inheritance across exec), which maps it with
+  // OpenDescriptor. Keeping the descriptor costs one file descriptor for the
+  // segment's life in this process and in every child forked from it.
+  static absl::StatusOr<Segment> CreateAnonymous(const SegmentSpec& spec,
+                                                 bool keep_descriptor = false);
   // A segment under `name`, created exclusively with permission `mode`.
   static absl::StatusOr<Segment> CreateNamed(const std::string& name, const SegmentSpec& spec,
                                              mode_t mode);
@@ -96,6 +101,12 @@ class Segment {
   // between check and use) is not trusted by `owners`.
   static absl::StatusOr<Segment> OpenNamed(const std::string& name,
                                            const OwnerPolicy& owners = {});
+  // Maps the segment behind `descriptor` (another process's descriptor(),
+  // passed to this one), validated as untrusted input exactly as OpenNamed
+  // validates a named one. Takes ownership of `descriptor`: it is closed
+  // when the segment is destroyed, or at once if opening fails. Its owner is
+  // not checked: holding the descriptor is the permission.
+  static absl::StatusOr<Segment> OpenDescriptor(int descriptor);
 
   Segment(Segment&& other) noexcept;
   Segment& operator=(Segment&& other) noexcept;
@@ -117,6 +128,10 @@ class Segment {
   std::size_t size() const { return size_; }
   const std::string& name() const { return name_; }
   bool is_named() const { return !name_.empty(); }
+  // The descriptor this segment keeps (named segments, and anonymous ones
+  // created with keep_descriptor or opened by OpenDescriptor), or -1. It
+  // stays open as long as the segment; duplicate it to hand it on.
+  int descriptor() const { return descriptor_; }
   // Owner of a named segment's file (the caller's uid for anonymous ones).
   uid_t owner_uid() const { return owner_uid_; }
 
@@ -127,10 +142,14 @@ class Segment {
  private:
   Segment() = default;
   absl::Status MapAndBind(int descriptor, std::size_t size);
+  // Validates and maps an existing segment (owning `descriptor`); `label`
+  // names it in errors. `name` is empty for a segment opened by descriptor.
+  static absl::StatusOr<Segment> MapExisting(int descriptor, const std::string& name,
+                                             const std::string& label, const OwnerPolicy& owners);
 
   std::byte* base_ = nullptr;
   std::size_t size_ = 0;
-  int descriptor_ = -1;  // named segments only
+  int descriptor_ = -1;  // see descriptor()
   uid_t owner_uid_ = geteuid();
   std::string name_;
   std::uint64_t instance_id_ = 0;
