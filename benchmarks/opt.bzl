@@ -9,6 +9,8 @@ depends on, the framework included) is compiled with
 line says. The wrapper only symlinks the optimized executable.
 """
 
+load("//bazel:transitioned_binary.bzl", "transitioned_binary_attrs", "transitioned_binary_impl")
+
 def _opt_transition_impl(settings, attr):
     return {"//command_line_option:compilation_mode": "opt"}
 
@@ -18,26 +20,9 @@ _opt_transition = transition(
     outputs = ["//command_line_option:compilation_mode"],
 )
 
-def _optimized_binary_impl(ctx):
-    binary = ctx.attr.binary[0]
-    executable = binary[DefaultInfo].files_to_run.executable
-    link = ctx.actions.declare_file(ctx.label.name)
-    ctx.actions.symlink(output = link, target_file = executable, is_executable = True)
-    runfiles = ctx.runfiles(files = [executable]).merge(binary[DefaultInfo].default_runfiles)
-    return [DefaultInfo(executable = link, runfiles = runfiles)]
-
 optimized_binary = rule(
-    implementation = _optimized_binary_impl,
+    implementation = transitioned_binary_impl,
     doc = "Builds `binary` (a cc_binary) with -c opt and makes it runnable under this name.",
-    attrs = {
-        "binary": attr.label(
-            cfg = _opt_transition,
-            executable = True,
-            mandatory = True,
-        ),
-        "_allowlist_function_transition": attr.label(
-            default = "@bazel_tools//tools/allowlists/function_transition_allowlist",
-        ),
-    },
+    attrs = transitioned_binary_attrs(_opt_transition),
     executable = True,
 )
