@@ -99,20 +99,17 @@ absl::Status Ring::WaitForEnds(bool senders, const CallContext& context) {
   // the space line; opening an end wakes both (Attachment::AddEnd), after
   // its seq_cst increment of the total that AnyEndOpen re-checks.
   return WaitLoop(
-      senders ? control_->data : control_->space, context.deadline,
-      [&](absl::Status* result, bool) {
-        if (Cancelled(context)) {
-          *result = ClosedError();
-          return Step::kDone;
-        }
-        if (!AnyEndOpen(senders, /*recount=*/false)) return Step::kBlocked;
-        *result = absl::OkStatus();
-        return Step::kDone;
-      },
-      [&] {
-        client_->PollPeers();
-        return absl::OkStatus();
-      });
+             senders ? control_->data : control_->space, context.deadline,
+             [&](bool) {
+               if (Cancelled(context)) return Attempt::Done(ClosedError());
+               if (!AnyEndOpen(senders, /*recount=*/false)) return Attempt::Blocked();
+               return Attempt::Done();
+             },
+             [&] {
+               client_->PollPeers();
+               return absl::OkStatus();
+             })
+      .status;
 }
 
 void Ring::WakeAll() {

@@ -338,40 +338,49 @@ class Ring {
   absl::Status ValidateExtent(std::uint64_t extent_word) const;
   absl::StatusOr<std::uint64_t> AdvanceReleased(std::uint64_t tail);
 
-  // One attempt to claim `blocks` blocks at the tail for `owner`.
+  // One attempt to claim `blocks` blocks at the tail for `owner`: when it
+  // succeeds, the position of the claimed frame.
+  struct ClaimAttempt : Attempt {
+    ClaimAttempt() = default;
+    ClaimAttempt(Attempt attempt) : Attempt(std::move(attempt)) {}  // NOLINT: a wait or an error
+    std::uint64_t position = 0;
+  };
   // `recount`: check open ends against the process table (AnyEndOpen).
-  Step TryClaim(std::uint64_t blocks, std::uint32_t owner, std::uint64_t writer_token,
-                const CallContext& context, bool recount, OwnerWatch& watch,
-                std::uint64_t* position, absl::Status* result);
+  ClaimAttempt TryClaim(std::uint64_t blocks, std::uint32_t owner, std::uint64_t writer_token,
+                        const CallContext& context, bool recount, OwnerWatch& watch);
   // Whether an end of the kind is open: the total, and with `recount` (a
   // caller that has waited a poll interval) the process table too.
   bool AnyEndOpen(bool senders, bool recount) const;
-  absl::Status Claim(std::uint64_t blocks, std::uint32_t owner, std::uint64_t writer_token,
-                     const CallContext& context, std::uint64_t* position);
+  // Claims `blocks` blocks, waiting as the context allows: finished, with
+  // the position when the status is OK.
+  ClaimAttempt Claim(std::uint64_t blocks, std::uint32_t owner, std::uint64_t writer_token,
+                     const CallContext& context);
   // Publishes a claimed frame as COMMITTED or PADDING.
   absl::Status Publish(std::uint64_t position, std::uint32_t owner, CellState state);
 
   // Waits for the next message and claims its first frame into `transaction`.
-  absl::Status WaitForMessage(const CallContext& context, ReceiveTransaction* transaction);
+  absl::Status WaitForMessage(const CallContext& context, ReceiveTransaction& transaction);
 
-  // What a receiver finds at `head`.
-  struct HeadFrame {
+  // What a receiver finds at `head`: when the attempt succeeded, an empty
+  // cell or a COMMITTED frame with a valid extent. Frames in between states
+  // are handled by LookAtHead (head helped past a claimed frame, padding
+  // dropped) and reported as kRetry; a frame being written as kBlocked.
+  struct HeadFrame : Attempt {
+    HeadFrame() = default;
+    HeadFrame(Attempt attempt) : Attempt(std::move(attempt)) {}  // NOLINT: a wait or an error
     std::uint64_t head = 0;
     std::uint64_t observed = 0;     // the stamp of its cell
     std::uint64_t extent_word = 0;  // valid for a COMMITTED frame
     bool empty = false;             // nothing claimed at head yet
   };
-  // Looks at the frame at head. kDone with *result OK: `frame` is empty or a
-  // COMMITTED frame with a valid extent. Frames in between states are
-  // handled here (head helped past a claimed frame, padding dropped) and
-  // reported as kRetry; a frame being written as kBlocked.
-  Step LookAtHead(std::uint32_t owner, OwnerWatch& watch, HeadFrame* frame,
-                  absl::Status* result);
+  // The start of every receiving attempt: Cancelled once the end is
+  // closed, else what lies at head.
+  HeadFrame LookAtHead(const CallContext& context, std::uint32_t owner, OwnerWatch& watch);
 
-  // Receiving steps.
-  Step TryBeginReceive(const CallContext& context, bool recount, OwnerWatch& watch,
-                       ReceiveTransaction* transaction, absl::Status* result);
-  Step TryNextChunk(ReceiveTransaction* transaction, OwnerWatch& watch, absl::Status* result);
+  // Receiving steps. They fill `transaction` when they take a frame.
+  Attempt TryBeginReceive(const CallContext& context, bool recount, OwnerWatch& watch,
+                          ReceiveTransaction& transaction);
+  Attempt TryNextChunk(ReceiveTransaction& transaction, OwnerWatch& watch);
   // The poll of a blocked call: dead peers, then the owner it waits for
   // (DataLoss once that owner is orphaned, see owner_watch.h).
   absl::Status PollFor(OwnerWatch& watch);

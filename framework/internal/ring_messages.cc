@@ -24,15 +24,13 @@ absl::Status Ring::Send(const void* data, std::uint64_t size, const CallContext&
   }
   const std::uint32_t owner = client_->owner();
   const std::uint64_t blocks = BlocksFor(size);
-  std::uint64_t position = 0;
-  if (absl::Status status = Claim(blocks, owner, 0, context, &position); !status.ok()) {
-    return status;
-  }
-  CopyIn(position, 0, static_cast<const std::byte*>(data), size);
+  ClaimAttempt claim = Claim(blocks, owner, 0, context);
+  if (!claim.status.ok()) return std::move(claim.status);
+  CopyIn(claim.position, 0, static_cast<const std::byte*>(data), size);
   // Relaxed: published by the commit exchange in Publish.
-  CellAt(position).extent.store(extent::Make(blocks, FrameKind::kSingle, size),
-                                std::memory_order_relaxed);
-  return Publish(position, owner, CellState::kCommitted);
+  CellAt(claim.position).extent.store(extent::Make(blocks, FrameKind::kSingle, size),
+                                      std::memory_order_relaxed);
+  return Publish(claim.position, owner, CellState::kCommitted);
 }
 
 absl::Status Ring::ReadRest(ReceiveTransaction& transaction, std::string& message,
@@ -57,7 +55,7 @@ bool TimedOut(const absl::Status& status) {
 absl::Status Ring::ReceiveInto(std::string& message, const CallContext& context) {
   for (;;) {
     ReceiveTransaction transaction;
-    if (absl::Status status = WaitForMessage(context, &transaction); !status.ok()) return status;
+    if (absl::Status status = WaitForMessage(context, transaction); !status.ok()) return status;
     if (!transaction.active()) {
       // A streamed message this end began before: finish it first.
       std::unique_ptr<PartialReceive> kept = context.partial->Take();
@@ -113,7 +111,7 @@ absl::Status Ring::ReceiveExactly(void* target, std::uint64_t size, const CallCo
   };
   for (;;) {
     ReceiveTransaction transaction;
-    if (absl::Status status = WaitForMessage(context, &transaction); !status.ok()) return status;
+    if (absl::Status status = WaitForMessage(context, transaction); !status.ok()) return status;
     if (!transaction.active()) {
       // A streamed message this end began before: the whole-message path
       // finishes it, then it is checked against `size` like any other.

@@ -86,95 +86,83 @@ void Ring::Drop(std::uint64_t head, std::uint64_t observed, std::uint64_t blocks
   if (ClaimForReading(head, observed, blocks, owner)) (void)ReleaseRead(head, owner);
 }
 
-Step Ring::LookAtHead(std::uint32_t owner, OwnerWatch& watch, HeadFrame* frame,
-                      absl::Status* result) {
-  *result = absl::OkStatus();
-  frame->head = control_->head.load(std::memory_order_seq_cst);
-  Cell& cell = CellAt(frame->head);
+Ring::HeadFrame Ring::LookAtHead(const CallContext& context, std::uint32_t owner,
+                                 OwnerWatch& watch) {
+  if (Cancelled(context)) return Attempt::Done(ClosedError());
+  HeadFrame frame;
+  frame.head = control_->head.load(std::memory_order_seq_cst);
+  Cell& cell = CellAt(frame.head);
   // SYNC POINT READ: seq_cst pairs with the commit exchange (and acquires the
   // extent and payload).
-  frame->observed = cell.stamp.load(std::memory_order_seq_cst);
-  const std::uint64_t position = stamp::Position(frame->observed);
-  frame->empty = position < frame->head;  // nothing claimed at head yet
-  if (frame->empty) return Step::kDone;
-  if (position > frame->head) {
+  frame.observed = cell.stamp.load(std::memory_order_seq_cst);
+  const std::uint64_t position = stamp::Position(frame.observed);
+  frame.empty = position < frame.head;  // nothing claimed at head yet
+  if (frame.empty) return frame;
+  if (position > frame.head) {
     // Head moved on meanwhile: a stamp a lap ahead is written only after
     // head has passed this cell, so a second look at head sees it moved. If
     // it has not, the stamp is corrupt (retrying would never end).
-    if (control_->head.load(std::memory_order_seq_cst) == frame->head) {
-      *result = Corrupt("a frame stamp is ahead of head");
-      return Step::kDone;
+    if (control_->head.load(std::memory_order_seq_cst) == frame.head) {
+      return Attempt::Done(Corrupt("a frame stamp is ahead of head"));
     }
-    return Step::kRetry;
+    return Attempt::Retry();
   }
-  const CellState state = stamp::State(frame->observed);
+  const CellState state = stamp::State(frame.observed);
   if (state == CellState::kClaimed) {  // its commit wakes us
-    watch.Blocked(stamp::Owner(frame->observed));
-    return Step::kBlocked;
+    watch.Blocked(stamp::Owner(frame.observed));
+    return Attempt::Blocked();
   }
   if (state == CellState::kReading || state == CellState::kReleased) {
     // Another receiver's frame. The protocol only ever writes valid
     // extents; with an invalid one head could never move and the retry
     // would never end.
     if (!ValidateExtent(cell.extent.load(std::memory_order_relaxed)).ok()) {
-      *result = Corrupt("a frame being read at head has an invalid length");
-      return Step::kDone;
+      return Attempt::Done(Corrupt("a frame being read at head has an invalid length"));
     }
     // READING: its claimer is about to move head (a few instructions; if it
     // died there, the resolution of its claim moves head). RELEASED at head:
     // a dead reader's claim was just resolved; finish moving head for it.
     if (state == CellState::kReleased) {
-      HelpHead(frame->head, frame->observed);
+      HelpHead(frame.head, frame.observed);
     } else {
-      watch.Blocked(stamp::Owner(frame->observed));
+      watch.Blocked(stamp::Owner(frame.observed));
     }
-    return Step::kRetry;
+    return Attempt::Retry();
   }
   if (state != CellState::kCommitted && state != CellState::kPadding) {
-    *result = Corrupt("unknown frame state");
-    return Step::kDone;
+    return Attempt::Done(Corrupt("unknown frame state"));
   }
-  frame->extent_word = cell.extent.load(std::memory_order_relaxed);
-  if (absl::Status status = ValidateExtent(frame->extent_word); !status.ok()) {
-    *result = status;
-    return Step::kDone;
+  frame.extent_word = cell.extent.load(std::memory_order_relaxed);
+  if (absl::Status status = ValidateExtent(frame.extent_word); !status.ok()) {
+    return Attempt::Done(std::move(status));
   }
   if (state == CellState::kPadding) {
-    Drop(frame->head, frame->observed, extent::Blocks(frame->extent_word), owner);
-    return Step::kRetry;
+    Drop(frame.head, frame.observed, extent::Blocks(frame.extent_word), owner);
+    return Attempt::Retry();
   }
-  return Step::kDone;
+  return frame;
 }
 
-Step Ring::TryBeginReceive(const CallContext& context, bool recount, OwnerWatch& watch,
-                           ReceiveTransaction* transaction, absl::Status* result) {
-  if (Cancelled(context)) {
-    *result = ClosedError();
-    return Step::kDone;
-  }
-  if (context.partial != nullptr && context.partial->occupied()) {
+Attempt Ring::TryBeginReceive(const CallContext& context, bool recount, OwnerWatch& watch,
+                              ReceiveTransaction& transaction) {
+  if (context.partial != nullptr && context.partial->occupied() && !Cancelled(context)) {
     // This end stopped in the middle of a streamed message: it resumes that
     // one first (its chunks are its alone). Done with no transaction.
-    *result = absl::OkStatus();
-    return Step::kDone;
+    return Attempt::Done();
   }
-  const std::uint32_t owner = transaction->owner_;
-  HeadFrame frame;
-  if (const Step step = LookAtHead(owner, watch, &frame, result);
-      step != Step::kDone || !result->ok()) {
-    return step;
-  }
+  const std::uint32_t owner = transaction.owner_;
+  HeadFrame frame = LookAtHead(context, owner, watch);
+  if (!frame.succeeded()) return frame;
   const std::uint64_t head = frame.head;
   if (frame.empty) {
-    if (AnyEndOpen(/*senders=*/true, recount)) return Step::kBlocked;
+    if (AnyEndOpen(/*senders=*/true, recount)) return Attempt::Blocked();
     // No sender is left. A sender commits before it closes, so a look at the
     // cell after seeing the close finds its last message if there is one.
     if (CellAt(head).stamp.load(std::memory_order_seq_cst) != frame.observed ||
         control_->head.load(std::memory_order_seq_cst) != head) {
-      return Step::kRetry;
+      return Attempt::Retry();
     }
-    *result = EndOfStreamError();
-    return Step::kDone;
+    return Attempt::Done(EndOfStreamError());
   }
   const std::uint64_t observed = frame.observed;
   const std::uint64_t extent_word = frame.extent_word;
@@ -182,41 +170,40 @@ Step Ring::TryBeginReceive(const CallContext& context, bool recount, OwnerWatch&
   const FrameKind kind = extent::Kind(extent_word);
   switch (kind) {
     case FrameKind::kSingle:
-      if (!ClaimForReading(head, observed, blocks, owner)) return Step::kRetry;
-      transaction->size_ = extent::Bytes(extent_word);
+      if (!ClaimForReading(head, observed, blocks, owner)) return Attempt::Retry();
+      transaction.size_ = extent::Bytes(extent_word);
       break;
     case FrameKind::kFirst: {
       std::uint64_t reader = control_->stream_reader.load(std::memory_order_seq_cst);
       if (reader == token::kDiscard) {
         // The stream being discarded was cut short; this is a new one.
         ReleaseReaderHold(token::kDiscard, 0);
-        return Step::kRetry;
+        return Attempt::Retry();
       }
       if (reader != 0) {  // another receiver is taking a stream
         watch.Blocked(token::Owner(reader));
-        return Step::kBlocked;
+        return Attempt::Blocked();
       }
       const std::uint64_t token = NewStreamToken(owner);
       // SYNC POINT WRITE: the reader hold, taken before the FIRST chunk so
       // that whoever holds the chunk always holds the hold.
       if (!control_->stream_reader.compare_exchange_strong(reader, token,
                                                            std::memory_order_seq_cst)) {
-        return Step::kRetry;
+        return Attempt::Retry();
       }
       ReachSchedulePoint(SchedulePoint::kStreamHoldTaken);
       if (!ClaimForReading(head, observed, blocks, owner)) {
         ReleaseReaderHold(token, 0);
-        return Step::kRetry;
+        return Attempt::Retry();
       }
       if (extent::Bytes(extent_word) < sizeof(StreamHeader)) {
-        transaction->position_ = head;
+        transaction.position_ = head;
         (void)ReleaseRead(head, owner);
         ReleaseReaderHold(token, token::kDiscard);
-        *result = Corrupt("first chunk shorter than its header");
-        return Step::kDone;
+        return Attempt::Done(Corrupt("first chunk shorter than its header"));
       }
-      transaction->streaming_ = true;
-      transaction->reader_token_ = token;
+      transaction.streaming_ = true;
+      transaction.reader_token_ = token;
       break;
     }
     case FrameKind::kMiddle:
@@ -228,45 +215,45 @@ Step Ring::TryBeginReceive(const CallContext& context, bool recount, OwnerWatch&
         if (kind == FrameKind::kLast && reader == token::kDiscard) {
           ReleaseReaderHold(token::kDiscard, 0);
         }
-        return Step::kRetry;
+        return Attempt::Retry();
       }
       watch.Blocked(token::Owner(reader));
-      return Step::kBlocked;  // belongs to the stream's reader
+      return Attempt::Blocked();  // belongs to the stream's reader
     }
   }
-  transaction->ring_ = this;
-  transaction->HoldFrame(head, extent_word);
-  *result = absl::OkStatus();
-  return Step::kDone;
+  transaction.ring_ = this;
+  transaction.HoldFrame(head, extent_word);
+  return Attempt::Done();
 }
 
-absl::Status Ring::WaitForMessage(const CallContext& context, ReceiveTransaction* transaction) {
-  transaction->context_ = context;
-  transaction->owner_ = client_->owner();
-  absl::Status status;
+absl::Status Ring::WaitForMessage(const CallContext& context, ReceiveTransaction& transaction) {
+  transaction.context_ = context;
+  transaction.owner_ = client_->owner();
   OwnerWatch watch;
   // The common case needs no waiting: try once before setting up the loop.
-  if (TryBeginReceive(context, false, watch, transaction, &status) != Step::kDone) {
-    status = WaitLoop(
+  Attempt begun = TryBeginReceive(context, false, watch, transaction);
+  if (!begun.done()) {
+    begun = WaitLoop(
         control_->data, context.deadline,
-        [&](absl::Status* result, bool polled) {
+        [&](bool polled) {
           // From the first poll on, recount open ends (see AnyEndOpen).
-          return TryBeginReceive(context, polled, watch, transaction, result);
+          return TryBeginReceive(context, polled, watch, transaction);
         },
         [&] { return PollFor(watch); });
   }
-  if (!status.ok() || !transaction->streaming_) return status;
+  if (!begun.status.ok()) return std::move(begun.status);
+  if (!transaction.streaming_) return absl::OkStatus();
   StreamHeader header;
-  CopyOut(transaction->position_, 0, reinterpret_cast<std::byte*>(&header), sizeof(header));
+  CopyOut(transaction.position_, 0, reinterpret_cast<std::byte*>(&header), sizeof(header));
   if (header.writer_token == 0) {
     // Tokens are never 0, the free hold: a stream naming 0 would be waited
     // for (TryNextChunk) for as long as nobody else streams.
-    transaction->Abandon();
+    transaction.Abandon();
     return Corrupt("a streamed message names no writer");
   }
-  transaction->size_ = header.total_bytes;
-  transaction->writer_token_ = header.writer_token;
-  transaction->frame_offset_ = sizeof(header);
+  transaction.size_ = header.total_bytes;
+  transaction.writer_token_ = header.writer_token;
+  transaction.frame_offset_ = sizeof(header);
   return absl::OkStatus();
 }
 
@@ -274,7 +261,7 @@ absl::StatusOr<ReceiveTransaction> Ring::BeginReceive(const CallContext& context
   CallContext without_partial = context;
   without_partial.partial = nullptr;
   ReceiveTransaction transaction;
-  if (absl::Status status = WaitForMessage(without_partial, &transaction); !status.ok()) {
+  if (absl::Status status = WaitForMessage(without_partial, transaction); !status.ok()) {
     return status;
   }
   return transaction;
@@ -289,7 +276,7 @@ absl::StatusOr<PartialReceive> Ring::BeginReceiveResuming(const CallContext& con
       }
     }
     PartialReceive message;
-    if (absl::Status status = WaitForMessage(context, &message.transaction); !status.ok()) {
+    if (absl::Status status = WaitForMessage(context, message.transaction); !status.ok()) {
       return status;
     }
     if (message.transaction.active()) return message;
@@ -336,42 +323,32 @@ void PartialReceiveSlot::TakeFrom(PartialReceiveSlot& other) {
                  std::memory_order_release);
 }
 
-Step Ring::TryNextChunk(ReceiveTransaction* transaction, OwnerWatch& watch,
-                        absl::Status* result) {
-  if (Cancelled(transaction->context_)) {
-    *result = ClosedError();
-    return Step::kDone;
-  }
-  const std::uint32_t owner = transaction->owner_;
-  HeadFrame frame;
-  if (const Step step = LookAtHead(owner, watch, &frame, result);
-      step != Step::kDone || !result->ok()) {
-    return step;
-  }
+Attempt Ring::TryNextChunk(ReceiveTransaction& transaction, OwnerWatch& watch) {
+  HeadFrame frame = LookAtHead(transaction.context_, transaction.owner_, watch);
+  if (!frame.succeeded()) return frame;
   const std::uint64_t head = frame.head;
   if (frame.empty) {
     // The writer commits every chunk before it releases its hold: if the
     // hold is gone and the cell is still empty, the stream was cut short.
-    if (control_->stream_writer.load(std::memory_order_seq_cst) != transaction->writer_token_) {
-      if (CellAt(head).stamp.load(std::memory_order_seq_cst) != frame.observed) return Step::kRetry;
-      *result = StreamAbortedError();
-      return Step::kDone;
+    if (control_->stream_writer.load(std::memory_order_seq_cst) != transaction.writer_token_) {
+      if (CellAt(head).stamp.load(std::memory_order_seq_cst) != frame.observed) {
+        return Attempt::Retry();
+      }
+      return Attempt::Done(StreamAbortedError());
     }
-    watch.Blocked(token::Owner(transaction->writer_token_));
-    return Step::kBlocked;
+    watch.Blocked(token::Owner(transaction.writer_token_));
+    return Attempt::Blocked();
   }
   const std::uint64_t observed = frame.observed;
   const std::uint64_t extent_word = frame.extent_word;
   const std::uint64_t blocks = extent::Blocks(extent_word);
   const FrameKind kind = extent::Kind(extent_word);
   if (kind == FrameKind::kSingle || kind == FrameKind::kFirst) {
-    *result = StreamAbortedError();  // a new message where our chunk should be
-    return Step::kDone;
+    return Attempt::Done(StreamAbortedError());  // a new message where our chunk should be
   }
-  if (!ClaimForReading(head, observed, blocks, owner)) return Step::kRetry;
-  transaction->HoldFrame(head, extent_word);
-  *result = absl::OkStatus();
-  return Step::kDone;
+  if (!ClaimForReading(head, observed, blocks, transaction.owner_)) return Attempt::Retry();
+  transaction.HoldFrame(head, extent_word);
+  return Attempt::Done();
 }
 
 // --- ReceiveTransaction -------------------------------------------------------
@@ -432,9 +409,10 @@ absl::StatusOr<std::span<const std::byte>> ReceiveTransaction::NextPiece(
     Ring* ring = ring_;
     OwnerWatch watch;
     absl::Status status = WaitLoop(
-        ring->control_->data, deadline,
-        [&](absl::Status* result, bool) { return ring->TryNextChunk(this, watch, result); },
-        [&] { return ring->PollFor(watch); });
+                              ring->control_->data, deadline,
+                              [&](bool) { return ring->TryNextChunk(*this, watch); },
+                              [&] { return ring->PollFor(watch); })
+                              .status;
     if (absl::IsDeadlineExceeded(status) || absl::IsUnavailable(status)) return status;
     if (!status.ok()) {
       Abandon();

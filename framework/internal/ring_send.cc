@@ -63,22 +63,16 @@ absl::StatusOr<std::uint64_t> Ring::AdvanceReleased(std::uint64_t tail) {
   return released;
 }
 
-Step Ring::TryClaim(std::uint64_t blocks, std::uint32_t owner, std::uint64_t writer_token,
-                    const CallContext& context, bool recount, OwnerWatch& watch,
-                    std::uint64_t* position, absl::Status* result) {
-  if (Cancelled(context)) {
-    *result = ClosedError();
-    return Step::kDone;
-  }
-  if (!AnyEndOpen(/*senders=*/false, recount)) {
-    *result = BrokenPipeError();
-    return Step::kDone;
-  }
+Ring::ClaimAttempt Ring::TryClaim(std::uint64_t blocks, std::uint32_t owner,
+                                  std::uint64_t writer_token, const CallContext& context,
+                                  bool recount, OwnerWatch& watch) {
+  if (Cancelled(context)) return Attempt::Done(ClosedError());
+  if (!AnyEndOpen(/*senders=*/false, recount)) return Attempt::Done(BrokenPipeError());
   // Another sender streams a long message: wait for it (its release wakes us).
   const std::uint64_t writer = control_->stream_writer.load(std::memory_order_seq_cst);
   if (writer != 0 && writer != writer_token) {
     watch.Blocked(token::Owner(writer));
-    return Step::kBlocked;
+    return Attempt::Blocked();
   }
 
   // seq_cst (free on x86): keeps this re-check ordered in the parked protocol.
@@ -96,24 +90,19 @@ Step Ring::TryClaim(std::uint64_t blocks, std::uint32_t owner, std::uint64_t wri
       // `released` may pass a stale `tail`: look again before calling it
       // corrupt.
       if (control_->tail.load(std::memory_order_seq_cst) == tail) {
-        *result = Corrupt("tail and released positions are inconsistent");
-        return Step::kDone;
+        return Attempt::Done(Corrupt("tail and released positions are inconsistent"));
       }
-      return Step::kRetry;
+      return Attempt::Retry();
     }
     absl::StatusOr<std::uint64_t> advanced = AdvanceReleased(tail);
-    if (!advanced.ok()) {
-      *result = advanced.status();
-      return Step::kDone;
-    }
+    if (!advanced.ok()) return Attempt::Done(advanced.status());
     // Release: see the load of the hint above. Racing senders may store an
     // older value; the hint then lags, which only costs a look at `released`.
     control_->released_hint.store(*advanced, std::memory_order_release);
-    if (tail + blocks > *advanced + spec_.capacity_blocks) return Step::kBlocked;
+    if (tail + blocks > *advanced + spec_.capacity_blocks) return Attempt::Blocked();
   }
   if (tail + blocks >= stamp::kPositionLimit) {
-    *result = absl::ResourceExhaustedError("the ring's 2^53 positions are used up");
-    return Step::kDone;
+    return Attempt::Done(absl::ResourceExhaustedError("the ring's 2^53 positions are used up"));
   }
   Cell& cell = CellAt(tail);
   std::uint64_t observed = cell.stamp.load(std::memory_order_seq_cst);
@@ -124,13 +113,12 @@ Step Ring::TryClaim(std::uint64_t blocks, std::uint32_t owner, std::uint64_t wri
   // else (a stamp beyond the tail, another state) is corrupt and would be
   // retried for ever.
   if (stamp::Position(observed) >= tail) {
-    if (control_->tail.load(std::memory_order_seq_cst) != tail) return Step::kRetry;
+    if (control_->tail.load(std::memory_order_seq_cst) != tail) return Attempt::Retry();
     if (stamp::Position(observed) != tail || stamp::State(observed) != CellState::kClaimed) {
-      *result = Corrupt("a frame stamp is beyond the tail");
-      return Step::kDone;
+      return Attempt::Done(Corrupt("a frame stamp is beyond the tail"));
     }
     watch.Blocked(stamp::Owner(observed));
-    return Step::kRetry;
+    return Attempt::Retry();
   }
   // SYNC POINT WRITE: the claim. One CAS both takes the position and records
   // the owner. seq_cst: a streaming sender takes its hold (seq_cst) and then
@@ -139,7 +127,7 @@ Step Ring::TryClaim(std::uint64_t blocks, std::uint32_t owner, std::uint64_t wri
   if (!cell.stamp.compare_exchange_strong(observed,
                                           stamp::Make(tail, owner, CellState::kClaimed),
                                           std::memory_order_seq_cst)) {
-    return Step::kRetry;
+    return Attempt::Retry();
   }
   ReachSchedulePoint(SchedulePoint::kSenderClaimed);
   const std::uint64_t writer_now = control_->stream_writer.load(std::memory_order_seq_cst);
@@ -149,7 +137,7 @@ Step Ring::TryClaim(std::uint64_t blocks, std::uint32_t owner, std::uint64_t wri
     cell.extent.store(extent::Make(1, FrameKind::kSingle, 0), std::memory_order_relaxed);
     control_->tail.store(tail + 1, std::memory_order_release);
     (void)Publish(tail, owner, CellState::kPadding);
-    return Step::kBlocked;
+    return Attempt::Blocked();
   }
   // Relaxed: readers of the extent first acquire either the commit (receivers)
   // or the tail store below (resolvers of a dead claim).
@@ -157,27 +145,26 @@ Step Ring::TryClaim(std::uint64_t blocks, std::uint32_t owner, std::uint64_t wri
   // SYNC POINT WRITE: release publishes the extent to whoever reads tail > P.
   control_->tail.store(tail + blocks, std::memory_order_release);
   ReachSchedulePoint(SchedulePoint::kSenderTailAdvanced);
-  *position = tail;
-  *result = absl::OkStatus();
-  return Step::kDone;
+  ClaimAttempt claimed;
+  claimed.position = tail;
+  return claimed;
 }
 
-absl::Status Ring::Claim(std::uint64_t blocks, std::uint32_t owner, std::uint64_t writer_token,
-                         const CallContext& context, std::uint64_t* position) {
-  absl::Status result;
+Ring::ClaimAttempt Ring::Claim(std::uint64_t blocks, std::uint32_t owner,
+                               std::uint64_t writer_token, const CallContext& context) {
   OwnerWatch watch;
   // The common case needs no waiting: try once before setting up the loop.
-  if (TryClaim(blocks, owner, writer_token, context, false, watch, position, &result) ==
-      Step::kDone) {
-    return result;
+  ClaimAttempt claim = TryClaim(blocks, owner, writer_token, context, false, watch);
+  if (!claim.done()) {
+    claim = WaitLoop(
+        control_->space, context.deadline,
+        [&](bool polled) {
+          // From the first poll on, recount open ends (see AnyEndOpen).
+          return TryClaim(blocks, owner, writer_token, context, polled, watch);
+        },
+        [&] { return PollFor(watch); });
   }
-  return WaitLoop(
-      control_->space, context.deadline,
-      [&](absl::Status* result, bool polled) {
-        // From the first poll on, recount open ends (see AnyEndOpen).
-        return TryClaim(blocks, owner, writer_token, context, polled, watch, position, result);
-      },
-      [&] { return PollFor(watch); });
+  return claim;
 }
 
 
@@ -207,11 +194,9 @@ absl::StatusOr<SendTransaction> Ring::BeginSend(std::uint64_t size, const CallCo
   transaction.total_ = size;
   if (size != kUnknownSize && size <= max_frame_payload()) {
     const std::uint64_t blocks = BlocksFor(size);
-    if (absl::Status status =
-            Claim(blocks, transaction.owner_, 0, context, &transaction.position_);
-        !status.ok()) {
-      return status;
-    }
+    ClaimAttempt claim = Claim(blocks, transaction.owner_, 0, context);
+    if (!claim.status.ok()) return std::move(claim.status);
+    transaction.position_ = claim.position;
     transaction.ring_ = this;
     transaction.frame_blocks_ = blocks;
     transaction.frame_capacity_ = blocks * spec_.block_size;
@@ -220,29 +205,24 @@ absl::StatusOr<SendTransaction> Ring::BeginSend(std::uint64_t size, const CallCo
   // A long message: take the writer hold, then stream chunks.
   const std::uint64_t token = NewStreamToken(transaction.owner_);
   OwnerWatch watch;
-  absl::Status status = WaitLoop(
-      control_->space, context.deadline,
-      [&](absl::Status* result, bool polled) {
-        if (Cancelled(context)) {
-          *result = ClosedError();
-          return Step::kDone;
-        }
-        if (!AnyEndOpen(/*senders=*/false, polled)) {
-          *result = BrokenPipeError();
-          return Step::kDone;
-        }
-        std::uint64_t expected = 0;
-        // SYNC POINT WRITE: the hold; seq_cst, see TryClaim.
-        if (control_->stream_writer.compare_exchange_strong(expected, token,
-                                                            std::memory_order_seq_cst)) {
-          ReachSchedulePoint(SchedulePoint::kStreamHoldTaken);
-          *result = absl::OkStatus();
-          return Step::kDone;
-        }
-        watch.Blocked(token::Owner(expected));  // another sender streams
-        return Step::kBlocked;
-      },
-      [&] { return PollFor(watch); });
+  absl::Status status =
+      WaitLoop(
+          control_->space, context.deadline,
+          [&](bool polled) {
+            if (Cancelled(context)) return Attempt::Done(ClosedError());
+            if (!AnyEndOpen(/*senders=*/false, polled)) return Attempt::Done(BrokenPipeError());
+            std::uint64_t expected = 0;
+            // SYNC POINT WRITE: the hold; seq_cst, see TryClaim.
+            if (control_->stream_writer.compare_exchange_strong(expected, token,
+                                                                std::memory_order_seq_cst)) {
+              ReachSchedulePoint(SchedulePoint::kStreamHoldTaken);
+              return Attempt::Done();
+            }
+            watch.Blocked(token::Owner(expected));  // another sender streams
+            return Attempt::Blocked();
+          },
+          [&] { return PollFor(watch); })
+          .status;
   if (!status.ok()) return status;
   transaction.ring_ = this;
   transaction.streaming_ = true;
@@ -288,10 +268,9 @@ absl::Status SendTransaction::NextChunk() {
     blocks = std::min(blocks, ring_->BlocksFor(header + (total_ - written_)));
   }
   frame_blocks_ = 0;
-  if (absl::Status status = ring_->Claim(blocks, owner_, writer_token_, context_, &position_);
-      !status.ok()) {
-    return status;
-  }
+  Ring::ClaimAttempt claim = ring_->Claim(blocks, owner_, writer_token_, context_);
+  if (!claim.status.ok()) return std::move(claim.status);
+  position_ = claim.position;
   frame_blocks_ = blocks;
   frame_capacity_ = blocks * ring_->spec_.block_size;
   frame_used_ = 0;

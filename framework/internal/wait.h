@@ -32,6 +32,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "buffered_pipe/deadline.h"
@@ -90,39 +91,63 @@ inline void WakeParkedAfterStore(WaitLine& line) {
 
 // What one attempt of a blocking operation found.
 enum class Step {
-  kDone,     // finished; the result is in *result
+  kDone,     // finished, with a status
   kRetry,    // a peer is in the middle of a step: retry soon
   kBlocked,  // must wait for a peer (data, space, a hold)
 };
 
-// Runs `attempt(absl::Status*, bool polled) -> Step` until it is done,
-// waiting on `line` in between; runs `poll() -> absl::Status` (the search
-// for dead peers) every kPollIntervalNs of waiting, and returns its error if
-// it finds one (the wait can never end, see owner_watch.h). `polled` tells
-// the attempt that a poll has run since the call began (then shared counts
-// that a crash may have left too high are worth recounting). Returns the attempt's result,
-// DeadlineExceeded, or Unavailable for a non-blocking deadline that would
-// have to wait.
-template <typename Attempt, typename Poll>
-absl::Status WaitLoop(WaitLine& line, const Deadline& deadline, Attempt&& attempt, Poll&& poll) {
-  absl::Status result;
+// The result of one attempt: a Step, and the status it finished with. An
+// attempt that also produces a value returns a struct derived from this one
+// (e.g. Ring::ClaimAttempt), so that it is still one value.
+struct Attempt {
+  Step step = Step::kDone;
+  absl::Status status;  // meaningful when step == kDone
+
+  static Attempt Retry() { return {Step::kRetry, absl::OkStatus()}; }
+  static Attempt Blocked() { return {Step::kBlocked, absl::OkStatus()}; }
+  // Finished: OK, or the call's error.
+  static Attempt Done(absl::Status status = absl::OkStatus()) {
+    return {Step::kDone, std::move(status)};
+  }
+  bool done() const { return step == Step::kDone; }
+  // Finished with a value to use (as opposed to an error, or a wait).
+  bool succeeded() const { return done() && status.ok(); }
+};
+
+// Runs `attempt(bool polled) -> R` (R is Attempt or derived from it) until
+// it is done, waiting on `line` in between; runs `poll() -> absl::Status`
+// (the search for dead peers) every kPollIntervalNs of waiting, and returns
+// its error if it finds one (the wait can never end, see owner_watch.h).
+// `polled` tells the attempt that a poll has run since the call began (then
+// shared counts that a crash may have left too high are worth recounting).
+// Returns the finished attempt, or one whose status is DeadlineExceeded, or
+// Unavailable for a non-blocking deadline that would have to wait.
+template <typename AttemptFunction, typename Poll>
+auto WaitLoop(WaitLine& line, const Deadline& deadline, AttemptFunction&& attempt, Poll&& poll)
+    -> decltype(attempt(false)) {
+  using Result = decltype(attempt(false));
+  const auto finished = [](absl::Status status) {
+    Result result;
+    result.status = std::move(status);
+    return result;
+  };
   bool polled = false;
   for (int round = 0;; ++round) {
-    const Step step = attempt(&result, polled);
-    if (step == Step::kDone) return result;
+    Result result = attempt(polled);
+    if (result.done()) return result;
     if (deadline.is_non_blocking()) {
       // A non-blocking call still rides out a peer's in-between step (it is
       // a few instructions long unless the peer is preempted or dead).
-      if (step == Step::kRetry && round < kSpinRounds) {
+      if (result.step == Step::kRetry && round < kSpinRounds) {
         CpuRelax();
         continue;
       }
       if (!polled) {
         polled = true;
-        if (absl::Status status = poll(); !status.ok()) return status;
+        if (absl::Status status = poll(); !status.ok()) return finished(std::move(status));
         continue;
       }
-      return absl::UnavailableError("the call would block");
+      return finished(absl::UnavailableError("the call would block"));
     }
     if (round < kSpinRounds) {
       CpuRelax();
@@ -138,9 +163,9 @@ absl::Status WaitLoop(WaitLine& line, const Deadline& deadline, Attempt&& attemp
   std::int64_t last_poll = Deadline::NowNanoseconds();
   for (;;) {
     const std::int64_t now = Deadline::NowNanoseconds();
-    if (deadline.has_passed()) return absl::DeadlineExceededError("deadline exceeded");
+    if (deadline.has_passed()) return finished(absl::DeadlineExceededError("deadline exceeded"));
     if (now - last_poll >= kPollIntervalNs) {
-      if (absl::Status status = poll(); !status.ok()) return status;
+      if (absl::Status status = poll(); !status.ok()) return finished(std::move(status));
       polled = true;
       last_poll = now;
     }
@@ -149,13 +174,13 @@ absl::Status WaitLoop(WaitLine& line, const Deadline& deadline, Attempt&& attemp
     line.parked.fetch_add(1, std::memory_order_seq_cst);
     ReachSchedulePoint(SchedulePoint::kWaiterAnnounced);
     WaiterBarrier(line);
-    const Step step = attempt(&result, polled);
-    if (step == Step::kDone) {
+    Result result = attempt(polled);
+    if (result.done()) {
       line.parked.fetch_sub(1, std::memory_order_relaxed);
       return result;
     }
     std::int64_t wake_at = std::min(deadline.monotonic_nanoseconds(), last_poll + kPollIntervalNs);
-    if (step == Step::kRetry) wake_at = std::min(wake_at, now + kRetrySleepNs);
+    if (result.step == Step::kRetry) wake_at = std::min(wake_at, now + kRetrySleepNs);
     FutexWait(&line.signal, observed, wake_at);
     // Relaxed: `parked` only steers whether wakers make a system call; a
     // stale non-zero value costs one spurious wake, never a lost one.
