@@ -21,6 +21,7 @@ set(BUFFERED_PIPE_FRAMEWORK_HEADERS
   internal/store_load_barrier.h
   internal/wait.h
   message.h
+  message_end.h
   message_type.h
   pipe.h
   static_pipe.h

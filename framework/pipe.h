@@ -92,6 +92,7 @@
 #include "buffered_pipe/internal/endpoint.h"
 #include "buffered_pipe/internal/factory.h"
 #include "buffered_pipe/message.h"
+#include "buffered_pipe/message_end.h"
 
 namespace buffered_pipe {
 
@@ -381,6 +382,9 @@ class PipeEnd {
   template <typename T, typename Codec>
   struct Typed;
 };
+
+// A PipeEnd is a MessageEnd (message_end.h), as a NetworkEnd is.
+static_assert(MessageEnd<PipeEnd>);
 
 // Makes an anonymous pipe, shared with child processes by fork().
 // Returns (receiving end, sending end), or two duplex ends.

@@ -1,0 +1,113 @@
+#include "buffered_pipe/network/network_end.h"
+
+#include <unistd.h>
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "buffered_pipe/deadline.h"
+#include "buffered_pipe/network/internal/session.h"
+
+namespace buffered_pipe {
+
+NetworkEnd::NetworkEnd() = default;
+NetworkEnd::NetworkEnd(NetworkEnd&&) noexcept = default;
+NetworkEnd& NetworkEnd::operator=(NetworkEnd&& other) noexcept {
+  if (this != &other) {
+    (void)close();
+    session_ = std::move(other.session_);
+    owner_ = other.owner_;
+  }
+  return *this;
+}
+NetworkEnd::~NetworkEnd() {
+  // A fork()ed child's copy: the parent's ZeroMQ context is not ours to use.
+  if (session_ != nullptr && owner_ != getpid()) (void)session_.release();
+}
+
+NetworkEnd::NetworkEnd(std::unique_ptr<network_internal::Session> session)
+    : session_(std::move(session)), owner_(getpid()) {}
+
+absl::StatusOr<network_internal::Session*> NetworkEnd::session() const {
+  if (session_ == nullptr) return absl::InvalidArgumentError("empty network end");
+  if (owner_ != getpid()) {
+    return absl::FailedPreconditionError(
+        "a network end belongs to the process that made it (this one was inherited by fork)");
+  }
+  return session_.get();
+}
+
+bool NetworkEnd::is_open() const { return session().ok() && session_->is_open(); }
+bool NetworkEnd::can_send() const { return is_open() && session_->sends(); }
+bool NetworkEnd::can_recv() const { return is_open() && !session_->sends(); }
+std::string NetworkEnd::address() const { return session_ ? session_->address() : ""; }
+
+absl::Status NetworkEnd::send_bytes_until(std::string_view message, const Deadline& deadline) {
+  absl::StatusOr<network_internal::Session*> session = this->session();
+  if (!session.ok()) return session.status();
+  return (*session)->Send(message, deadline);
+}
+
+absl::StatusOr<std::string> NetworkEnd::recv_bytes_until(const Deadline& deadline) {
+  absl::StatusOr<network_internal::Session*> session = this->session();
+  if (!session.ok()) return session.status();
+  return (*session)->Receive(deadline);
+}
+
+std::size_t NetworkEnd::peer_count() const {
+  absl::StatusOr<network_internal::Session*> session = this->session();
+  return session.ok() ? (*session)->peer_count() : 0;
+}
+
+absl::Status NetworkEnd::wait_for_peer(const Deadline& deadline) {
+  absl::StatusOr<network_internal::Session*> session = this->session();
+  if (!session.ok()) return session.status();
+  return (*session)->WaitForPeer(deadline);
+}
+
+PipeEnd::MessageType NetworkEnd::message_type() const {
+  if (session_ == nullptr) return {};
+  return {.fingerprint = session_->fingerprint(), .codec_id = session_->codec_id()};
+}
+
+absl::Status NetworkEnd::close() {
+  if (session_ == nullptr || owner_ != getpid()) return absl::OkStatus();
+  return session_->Close();
+}
+
+absl::StatusOr<NetworkEnd> OpenNetworkEnd(const std::string& address, bool bind, NetworkRole role,
+                                          PipeEnd::MessageType type,
+                                          const NetworkOptions& options) {
+  network_internal::SessionOptions session_options{
+      .bind = bind,
+      .sends = role == NetworkRole::kSender,
+      .fingerprint = type.fingerprint,
+      .codec_id = type.codec_id,
+      .credit_bytes = options.credit_bytes,
+      .close_timeout = options.close_timeout,
+      .link = {.heartbeat_interval = options.heartbeat_interval,
+               .heartbeat_timeout = options.heartbeat_timeout},
+  };
+  absl::StatusOr<std::unique_ptr<network_internal::Session>> session =
+      network_internal::Session::Open(address, session_options,
+                                      Deadline::After(options.connect_timeout));
+  if (!session.ok()) return session.status();
+  return NetworkEnd(*std::move(session));
+}
+
+absl::StatusOr<NetworkEnd> BindNetworkEnd(const std::string& address, NetworkRole role,
+                                          const NetworkOptions& options) {
+  return OpenNetworkEnd(address, true, role, {}, options);
+}
+
+absl::StatusOr<NetworkEnd> ConnectNetworkEnd(const std::string& address, NetworkRole role,
+                                             const NetworkOptions& options) {
+  return OpenNetworkEnd(address, false, role, {}, options);
+}
+
+}  // namespace buffered_pipe
