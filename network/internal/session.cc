@@ -80,8 +80,10 @@ void Session::Pump() {
   if (link_ == nullptr) return;
   sends_since_pump_ = 0;
   do {
-    while (std::optional<int> fd = link_->TryReceiveDisconnect()) HandleDisconnect(*fd);
+    // Frames first: a peer's last frames (its kReturns, say) were queued
+    // before its connection ended, and are still to be handled then.
     while (std::optional<ZmqLink::Received> received = link_->TryReceive()) Handle(*received);
+    while (std::optional<int> fd = link_->TryReceiveDisconnect()) HandleDisconnect(*fd);
   } while (link_->HasInput());
 }
 

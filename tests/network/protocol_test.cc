@@ -30,11 +30,13 @@ TEST(ProtocolTest, CreditAndPayloadFramesRoundTrip) {
   EXPECT_EQ(credit->kind, FrameKind::kCredit);
   EXPECT_EQ(credit->credit, std::uint64_t{1} << 33);
   const std::string payload("pay\0load", 8);
-  std::optional<Frame> data = ParseFrame(EncodeFrame(FrameKind::kData, payload));
+  const std::string data_frame = EncodeFrame(FrameKind::kData, payload);
+  std::optional<Frame> data = ParseFrame(data_frame);  // views data_frame
   ASSERT_TRUE(data.has_value());
   EXPECT_EQ(data->kind, FrameKind::kData);
   EXPECT_EQ(data->body, payload);
-  std::optional<Frame> empty = ParseFrame(EncodeFrame(FrameKind::kReturn));
+  const std::string empty_frame = EncodeFrame(FrameKind::kReturn);
+  std::optional<Frame> empty = ParseFrame(empty_frame);
   ASSERT_TRUE(empty.has_value());
   EXPECT_TRUE(empty->body.empty());
 }
