@@ -5,9 +5,6 @@
 #ifndef BUFFERED_PIPE_TESTS_NETWORK_TRANSPORTS_H_
 #define BUFFERED_PIPE_TESTS_NETWORK_TRANSPORTS_H_
 
-#include <unistd.h>
-
-#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -17,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "buffered_pipe/network/network_end.h"
 #include "buffered_pipe/pipe.h"
+#include "tests/test_support.h"
 
 namespace buffered_pipe::testing {
 
@@ -37,12 +35,10 @@ struct PipeTransport {
   }
 };
 
-inline std::string IpcAddress() {
-  static std::atomic<int> count{0};
-  // relaxed: only uniqueness matters.
-  return absl::StrCat("ipc:///tmp/bp-network-test-", getpid(), "-",
-                      count.fetch_add(1, std::memory_order_relaxed));
-}
+// A path of its own in /tmp: sandboxed test runs share /tmp but may have the
+// same small pids, so UniqueName's random part keeps them apart (a pid alone
+// let two parallel runs bind one path and take each other's peers).
+inline std::string IpcAddress() { return absl::StrCat("ipc:///tmp/", UniqueName("net")); }
 
 // kSenderBinds: the sender binds, the receiver connects; else the opposite.
 template <bool kTcp, bool kSenderBinds>
