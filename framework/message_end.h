@@ -36,7 +36,7 @@ namespace buffered_pipe {
 template <typename End>
 concept MessageEnd = requires(End& end, const End& const_end, std::string_view bytes,
                               const Deadline& deadline, Deadline::Clock::duration timeout,
-                              const std::string& value) {
+                              const std::string& value, std::string& into) {
   { const_end.is_open() } -> std::same_as<bool>;
   { const_end.can_send() } -> std::same_as<bool>;
   { const_end.can_recv() } -> std::same_as<bool>;
@@ -48,6 +48,9 @@ concept MessageEnd = requires(End& end, const End& const_end, std::string_view b
   { end.recv_bytes_for(timeout) } -> std::same_as<absl::StatusOr<std::string>>;
   { end.recv_bytes_until(deadline) } -> std::same_as<absl::StatusOr<std::string>>;
   { end.try_recv_bytes() } -> std::same_as<absl::StatusOr<std::string>>;
+  // Into the caller's string, reusing its capacity.
+  { end.recv_bytes_into(into) } -> std::same_as<absl::Status>;
+  { end.recv_bytes_into(into, deadline) } -> std::same_as<absl::Status>;
   // Typed calls (declared for every T; usable where the codecs are included).
   { end.template send<std::string>(value) } -> std::same_as<absl::Status>;
   { end.template recv<std::string>() } -> std::same_as<absl::StatusOr<std::string>>;

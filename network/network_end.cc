@@ -1,8 +1,11 @@
 #include "buffered_pipe/network/network_end.h"
 
+#include <pthread.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstddef>
+#include <mutex>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -14,6 +17,30 @@
 #include "buffered_pipe/network/internal/session.h"
 
 namespace buffered_pipe {
+namespace {
+
+// This process's id, checked on every call. getpid() is a system call
+// (glibc no longer caches it), so it is cached here and forgotten in a
+// fork()ed child by an atfork handler. (A child made by a raw clone() runs
+// no handlers: like PipeEnd, such children are not supported.) Relaxed
+// order suffices: the value is per process, and the child handler runs
+// while the child has one thread.
+std::atomic<pid_t> cached_process_id{0};
+
+pid_t CurrentProcess() {
+  pid_t pid = cached_process_id.load(std::memory_order_relaxed);
+  if (pid != 0) return pid;
+  static std::once_flag once;
+  std::call_once(once, [] {
+    pthread_atfork(nullptr, nullptr,
+                   [] { cached_process_id.store(0, std::memory_order_relaxed); });
+  });
+  pid = getpid();
+  cached_process_id.store(pid, std::memory_order_relaxed);
+  return pid;
+}
+
+}  // namespace
 
 NetworkEnd::NetworkEnd() = default;
 NetworkEnd::NetworkEnd(NetworkEnd&&) noexcept = default;
@@ -27,15 +54,15 @@ NetworkEnd& NetworkEnd::operator=(NetworkEnd&& other) noexcept {
 }
 NetworkEnd::~NetworkEnd() {
   // A fork()ed child's copy: the parent's ZeroMQ context is not ours to use.
-  if (session_ != nullptr && owner_ != getpid()) (void)session_.release();
+  if (session_ != nullptr && owner_ != CurrentProcess()) (void)session_.release();
 }
 
 NetworkEnd::NetworkEnd(std::unique_ptr<network_internal::Session> session)
-    : session_(std::move(session)), owner_(getpid()) {}
+    : session_(std::move(session)), owner_(CurrentProcess()) {}
 
 absl::StatusOr<network_internal::Session*> NetworkEnd::session() const {
   if (session_ == nullptr) return absl::InvalidArgumentError("empty network end");
-  if (owner_ != getpid()) {
+  if (owner_ != CurrentProcess()) {
     return absl::FailedPreconditionError(
         "a network end belongs to the process that made it (this one was inherited by fork)");
   }
@@ -54,9 +81,15 @@ absl::Status NetworkEnd::send_bytes_until(std::string_view message, const Deadli
 }
 
 absl::StatusOr<std::string> NetworkEnd::recv_bytes_until(const Deadline& deadline) {
+  std::string message;
+  if (absl::Status status = recv_bytes_into(message, deadline); !status.ok()) return status;
+  return message;
+}
+
+absl::Status NetworkEnd::recv_bytes_into(std::string& message, const Deadline& deadline) {
   absl::StatusOr<network_internal::Session*> session = this->session();
   if (!session.ok()) return session.status();
-  return (*session)->Receive(deadline);
+  return (*session)->Receive(message, deadline);
 }
 
 std::size_t NetworkEnd::peer_count() const {
@@ -76,7 +109,7 @@ PipeEnd::MessageType NetworkEnd::message_type() const {
 }
 
 absl::Status NetworkEnd::close() {
-  if (session_ == nullptr || owner_ != getpid()) return absl::OkStatus();
+  if (session_ == nullptr || owner_ != CurrentProcess()) return absl::OkStatus();
   return session_->Close();
 }
 

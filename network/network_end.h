@@ -151,6 +151,11 @@ class NetworkEnd {
   }
   absl::StatusOr<std::string> recv_bytes_until(const Deadline& deadline);
   absl::StatusOr<std::string> try_recv_bytes() { return recv_bytes_until(Deadline::NonBlocking()); }
+  // Into an existing string (its capacity is reused: no allocation when the
+  // message fits), as PipeEnd::recv_bytes_into. On an error `message` is
+  // unchanged.
+  absl::Status recv_bytes_into(std::string& message,
+                               const Deadline& deadline = Deadline::Infinite());
 
   // --- Typed messages, with the codecs of codecs/codec.h (the same bytes as
   // on a pipe): errors as PipeEnd::send<T> / recv<T>.

@@ -109,7 +109,7 @@ void Session::Handle(ZmqLink::Received& received) {
   if (!frame.has_value()) return;  // not ours, or malformed: ignored
   if (frame->kind == FrameKind::kHello) {
     if (options_.bind && !peers_.contains(received.routing_id)) {
-      HandleHello(received.routing_id, received.source_fd, frame->hello);
+      HandleHello(received.routing_id, received.frame.source_fd(), frame->hello);
     }
     return;
   }
@@ -164,7 +164,9 @@ void Session::Handle(ZmqLink::Received& received) {
   switch (frame->kind) {
     case FrameKind::kData:
       ++state.queued;
-      queue_.push_back(Arrived{received.routing_id, std::string(frame->body)});
+      // The ZeroMQ message itself is kept (no copy until the application
+      // takes it, into its own string).
+      queue_.push_back(Arrived{received.routing_id, std::move(received.frame)});
       break;
     case FrameKind::kSenderClose:
       state.sender_closed = true;
@@ -235,6 +237,10 @@ absl::Status Session::Wait(std::unique_lock<std::mutex>& lock, const Deadline& d
   }
   if (waiting_on_link_ && pumper_on_link_) link_->Wake();  // hand the link over
   if (!waiting_on_link_ && link_ != nullptr) {
+    // The socket's descriptor signals only new input since ZeroMQ last
+    // looked (any send may have looked, e.g. our own kCreditWanted): input
+    // that is already waiting would not wake the poll below.
+    if (link_->HasInput()) return absl::OkStatus();
     waiting_on_link_ = true;
     ZmqLink* link = link_.get();  // not destroyed while waiting_on_link_ (Close)
     lock.unlock();
@@ -255,14 +261,19 @@ void Session::Publish() {
 
 void Session::PumpWhileIdle() {
   std::unique_lock lock(mutex_);
+  std::uint64_t calls_seen = calls_;
   while (!closing_) {
-    if (blocked_callers_ > 0 || waiting_on_link_) {
-      changed_.wait_for(lock, kLongestSleep);
+    const bool application_active =
+        blocked_callers_ > 0 || waiting_on_link_ || calls_ != calls_seen;
+    calls_seen = calls_;
+    if (application_active) {
+      pumper_rests_.wait_for(lock, kLongestSleep);
       continue;
     }
     Pump();
     if (options_.sends) ResendReturned();
     changed_.notify_all();
+    if (link_->HasInput()) continue;  // (see Wait)
     waiting_on_link_ = true;
     pumper_on_link_ = true;
     ZmqLink* link = link_.get();
@@ -277,6 +288,7 @@ void Session::PumpWhileIdle() {
 
 absl::Status Session::WaitForPeer(const Deadline& deadline) {
   std::unique_lock lock(mutex_);
+  ++calls_;
   Blocked blocked(*this);
   for (;;) {
     if (closing_) return absl::CancelledError("this network end is closed");
@@ -289,6 +301,7 @@ absl::Status Session::WaitForPeer(const Deadline& deadline) {
 
 std::size_t Session::peer_count() {
   std::unique_lock lock(mutex_);
+  ++calls_;
   if (closing_) return 0;
   Pump();
   Publish();
@@ -341,6 +354,7 @@ bool Session::AnyReceiverLeft() const {
 
 absl::Status Session::Send(std::string_view payload, const Deadline& deadline) {
   std::unique_lock lock(mutex_);
+  ++calls_;
   if (!options_.sends) return absl::InvalidArgumentError("this network end does not send");
   const std::uint64_t charge = Charge(payload.size());
   // The fast path: credit left, nothing returned to re-send first.
@@ -404,11 +418,11 @@ void Session::AskForCredit() {
   }
 }
 
-std::string Session::TakeFirst() {
-  Arrived arrived = std::move(queue_.front());
+void Session::TakeFirst(std::string& message) {
+  Arrived& arrived = queue_.front();
+  message.assign(arrived.payload());
+  TakeCredit(arrived.routing_id, Charge(message.size()));
   queue_.pop_front();
-  TakeCredit(arrived.routing_id, Charge(arrived.payload.size()));
-  return std::move(arrived.payload);
 }
 
 bool Session::AnySenderLeft() const {
@@ -417,18 +431,22 @@ bool Session::AnySenderLeft() const {
   });
 }
 
-absl::StatusOr<std::string> Session::Receive(const Deadline& deadline) {
+absl::Status Session::Receive(std::string& message, const Deadline& deadline) {
   std::unique_lock lock(mutex_);
+  ++calls_;
   if (options_.sends) return absl::InvalidArgumentError("this network end does not receive");
-  if (!closing_ && !queue_.empty()) return TakeFirst();  // the fast path: it arrived
+  if (!closing_ && !queue_.empty()) {  // the fast path: it arrived
+    TakeFirst(message);
+    return absl::OkStatus();
+  }
   Blocked blocked(*this);
   for (;;) {
     if (closing_) return absl::CancelledError("this network end is closed");
     if (queue_.empty()) Pump();
     if (!queue_.empty()) {
-      std::string message = TakeFirst();
+      TakeFirst(message);
       Publish();
-      return message;
+      return absl::OkStatus();
     }
     Publish();
     if (seen_peer_ && !AnySenderLeft()) {
@@ -447,6 +465,7 @@ absl::Status Session::Close() {
   Blocked blocked(*this);
   Publish();  // blocked callers return Cancelled
   if (waiting_on_link_ && pumper_on_link_) link_->Wake();  // the pumper stops
+  pumper_rests_.notify_all();
   const Deadline deadline = Deadline::After(options_.close_timeout);
   absl::Status status =
       options_.sends ? CloseSending(lock, deadline) : CloseReceiving(lock, deadline);
@@ -542,7 +561,7 @@ absl::Status Session::CloseReceiving(std::unique_lock<std::mutex>& lock,
   std::uint64_t returned = 0;
   for (Arrived& arrived : queue_) {
     if (!peers_.contains(arrived.routing_id)) continue;  // its sender is gone
-    (void)link_->Send(arrived.routing_id, static_cast<char>(FrameKind::kReturn), arrived.payload);
+    (void)link_->Send(arrived.routing_id, static_cast<char>(FrameKind::kReturn), arrived.payload());
     ++returned;
   }
   const std::uint64_t dropped = queue_.size() - returned;

@@ -30,11 +30,14 @@
 // it may have consumed the socket's readiness signal.
 //
 // The pumper: a thread of each session that answers handshakes, credit and
-// disconnections while no caller is blocked in the end (a binder whose
-// application is busy elsewhere still welcomes connectors). It sleeps on
-// the link only while no caller is blocked, and a caller that blocks wakes
-// it and takes the link over; a caller's own sends do not wake it (it
-// sleeps at most kLongestSleep, then looks again).
+// disconnections while the application does not call the end (a binder
+// whose application is busy elsewhere still welcomes connectors). While the
+// application calls, its calls pump (a fast-path send every 64 sends, a
+// receive whenever nothing has arrived, a blocked call all the time) and
+// the pumper rests on pumper_rests_, out of their way: it looks again every
+// kLongestSleep and takes over once a whole period passed without a call.
+// It sleeps on the link only then; a caller that blocks wakes it and takes
+// the link over.
 
 #ifndef BUFFERED_PIPE_NETWORK_INTERNAL_SESSION_H_
 #define BUFFERED_PIPE_NETWORK_INTERNAL_SESSION_H_
@@ -80,7 +83,8 @@ class Session {
   ~Session();
 
   absl::Status Send(std::string_view payload, const Deadline& deadline);
-  absl::StatusOr<std::string> Receive(const Deadline& deadline);
+  // The next message, into `message` (its capacity reused).
+  absl::Status Receive(std::string& message, const Deadline& deadline);
   absl::Status WaitForPeer(const Deadline& deadline);
   absl::Status Close();
 
@@ -115,7 +119,8 @@ class Session {
   };
   struct Arrived {
     std::string routing_id;
-    std::string payload;
+    ZmqMessage frame;  // the kData frame: its kind byte, then the payload
+    std::string_view payload() { return frame.bytes().substr(1); }
   };
 
   explicit Session(const SessionOptions& options) : options_(options) {}
@@ -149,8 +154,8 @@ class Session {
   // Receiver: credits `sender` with what was taken from it.
   void GrantCredit(std::map<std::string, Peer>::iterator sender);
   void TakeCredit(const std::string& routing_id, std::uint64_t charge);
-  // The first arrived message, crediting its sender.
-  std::string TakeFirst();
+  // Takes the first arrived message into `message`, crediting its sender.
+  void TakeFirst(std::string& message);
   bool AnyReceiverLeft() const;
   bool AnySenderLeft() const;
 
@@ -166,6 +171,8 @@ class Session {
 
   std::mutex mutex_;
   std::condition_variable changed_;
+  std::condition_variable pumper_rests_;  // notified only by Close
+  std::uint64_t calls_ = 0;               // calls of the application so far
   bool waiting_on_link_ = false;
   bool pumper_on_link_ = false;  // the one waiting there is the pumper
   int blocked_callers_ = 0;

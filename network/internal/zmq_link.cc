@@ -149,7 +149,6 @@ std::optional<ZmqLink::Received> ZmqLink::TryReceive() {
   } else if (!ReceivePart(socket_, received.frame.get())) {
     return std::nullopt;
   }
-  received.source_fd = zmq_msg_get(received.frame.get(), ZMQ_SRCFD);
   // Our frames are single parts: a multipart message is not ours; take all
   // of it and report it as malformed.
   received.multipart = HasMore(received.frame.get());

@@ -44,6 +44,9 @@ class ZmqMessage {
     return {static_cast<const char*>(zmq_msg_data(&message_)), zmq_msg_size(&message_)};
   }
   zmq_msg_t* get() { return &message_; }
+  // The file descriptor of the connection it came in on (ZMQ_SRCFD: a
+  // lookup by name and a parse in libzmq 4.3, so asked only when needed).
+  int source_fd() { return zmq_msg_get(&message_, ZMQ_SRCFD); }
 
  private:
   zmq_msg_t message_;
@@ -79,7 +82,6 @@ class ZmqLink {
   struct Received {
     std::string routing_id;  // empty on a DEALER
     ZmqMessage frame;
-    int source_fd = -1;      // the connection it came in on
     bool multipart = false;  // not a frame of ours
   };
   // The next frame, or nullopt if none is waiting.

@@ -15,6 +15,7 @@
 #include "absl/status/statusor.h"
 #include "buffered_pipe/codecs/cereal.h"
 #include "buffered_pipe/codecs/codec.h"
+#include "buffered_pipe/deadline.h"
 #include "buffered_pipe/message_end.h"
 #include "buffered_pipe/status.h"
 #include "cereal/types/string.hpp"
@@ -108,6 +109,25 @@ TYPED_TEST(MessageEndTest, EndOfStreamAfterTheLastMessage) {
   }
   EXPECT_TRUE(IsEndOfStream(ends.receiver.recv_bytes_for(std::chrono::seconds(10)).status()));
   EXPECT_TRUE(IsEndOfStream(ends.receiver.try_recv_bytes().status()));
+}
+
+TYPED_TEST(MessageEndTest, ReceivingIntoAStringReusesItAndKeepsItOnErrors) {
+  auto ends = this->Make(1 << 16);
+  std::string into;
+  into.reserve(1000);
+  const char* const reserved = into.data();
+  for (const std::string& message : {std::string(900, 'a'), std::string("short"), std::string()}) {
+    ASSERT_TRUE(ends.sender.send_bytes(message).ok());
+    ASSERT_TRUE(ends.receiver.recv_bytes_into(into, Deadline::After(std::chrono::seconds(10))).ok());
+    EXPECT_EQ(into, message);
+    EXPECT_EQ(into.data(), reserved);  // no new allocation: the message fitted
+  }
+  into = "kept";
+  EXPECT_TRUE(IsWouldBlock(ends.receiver.recv_bytes_into(into, Deadline::NonBlocking())));
+  EXPECT_EQ(into, "kept");
+  ASSERT_TRUE(ends.sender.close().ok());
+  EXPECT_TRUE(IsEndOfStream(ends.receiver.recv_bytes_into(into, Deadline::After(std::chrono::seconds(10)))));
+  EXPECT_EQ(into, "kept");
 }
 
 TYPED_TEST(MessageEndTest, BrokenPipeOnceTheReceiverCloses) {
