@@ -1,6 +1,9 @@
 #include "benchmarks/common.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <linux/futex.h>
 #include <sched.h>
 #include <signal.h>
@@ -11,10 +14,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <string>
+#include <string_view>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -291,6 +297,36 @@ std::string SizeName(std::uint64_t bytes) {
   if (bytes >= (1u << 20) && bytes % (1u << 20) == 0) return absl::StrCat(bytes >> 20, " MiB");
   if (bytes >= 1024 && bytes % 1024 == 0) return absl::StrCat(bytes >> 10, " KiB");
   return absl::StrCat(bytes, " B");
+}
+
+std::string UniqueName(const char* prefix) {
+  static std::atomic<int> counter{0};
+  return absl::StrCat(prefix, getpid(), "_", counter.fetch_add(1));
+}
+
+std::string LoopbackEndpoint(Scheme scheme, const char* name) {
+  if (scheme == Scheme::kIpc) {
+    const std::string path = UniqueName(absl::StrCat("/tmp/bp_bench_", name, "_").c_str());
+    unlink(path.c_str());
+    return absl::StrCat("ipc://", path);
+  }
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  Check(fd >= 0, "socket");
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = 0;  // the kernel picks a free port
+  socklen_t length = sizeof(address);
+  Check(bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0 &&
+            getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0,
+        "bind to a free loopback port");
+  close(fd);
+  return absl::StrCat("tcp://127.0.0.1:", ntohs(address.sin_port));
+}
+
+std::string IpcPath(const std::string& endpoint) {
+  constexpr std::string_view kIpc = "ipc://";
+  return endpoint.rfind(kIpc, 0) == 0 ? endpoint.substr(kIpc.size()) : "";
 }
 
 }  // namespace buffered_pipe::bench

@@ -219,6 +219,18 @@ inline std::uint64_t TagOf(std::span<const std::byte> message) {
 // "8 B", "64 KiB", "16 MiB".
 std::string SizeName(std::uint64_t bytes);
 
+// A name no other run of this process has used: prefix, pid, counter.
+std::string UniqueName(const char* prefix);
+
+// Where a socket transport's passive end binds, chosen in the parent before
+// the fork so that both workers know it: a unique ipc:// path under /tmp, or
+// tcp://127.0.0.1 with a port that was free a moment ago (bound to port 0
+// and released; nothing else on a test machine takes it in between).
+enum class Scheme { kIpc, kTcp };
+std::string LoopbackEndpoint(Scheme scheme, const char* name);
+// The socket file of an ipc:// endpoint ("" for tcp://).
+std::string IpcPath(const std::string& endpoint);
+
 }  // namespace buffered_pipe::bench
 
 #endif  // BUFFERED_PIPE_BENCHMARKS_COMMON_H_

@@ -2,6 +2,7 @@
 
 #include "benchmarks/bp_transports.h"
 #include "benchmarks/bp_typed_transports.h"
+#include "benchmarks/network_transports.h"
 #include "benchmarks/reference.h"
 #include "benchmarks/system_transports.h"
 
@@ -23,6 +24,10 @@ std::vector<std::unique_ptr<Transport>> AllTransports() {
   all.push_back(std::make_unique<TransportOf<SocketpairTransport>>());
   all.push_back(std::make_unique<TransportOf<BoostQueueTransport>>());
   all.push_back(std::make_unique<TransportOf<ZmqTransport>>());
+  all.push_back(std::make_unique<TransportOf<ZmqTcpTransport>>());
+  // The network ends, beside raw ZeroMQ over the same scheme.
+  all.push_back(std::make_unique<TransportOf<NetworkTransport>>());
+  all.push_back(std::make_unique<TransportOf<NetworkTcpTransport>>());
   return all;
 }
 

@@ -591,6 +591,15 @@ std::vector<TargetCheck> CheckTargets(const Report& report) {
     add(absl::StrCat(t, " heap allocations per message (worst size, side, repetition)"),
         "0 (< 0.001)", worst, 0.001, false, "", missing(t));
   }
+  // Our network ends beside ZeroMQ alone over the same transport (issue 14:
+  // the layer's overhead at most 10 % of ZeroMQ's throughput).
+  for (auto [ours, theirs] : {std::pair<const char*, const char*>{"net_ipc", "zmq"},
+                              {"net_tcp", "zmq_tcp"}}) {
+    for (std::size_t size : {std::size_t{64}, std::size_t{64 * 1024}}) {
+      add(absl::StrCat(ours, " / ", theirs, ", one-way ", SizeName(size)), ">= 0.9x",
+          Ratios(report, Kind::kOneWay, size, ours, theirs, rate), 0.9, true, "x", missing(ours));
+    }
+  }
   return checks;
 }
 

@@ -21,12 +21,6 @@ namespace bip = boost::interprocess;
 
 constexpr std::size_t kReadBuffer = 64 * 1024;
 
-// Unique names for the queues and ipc:// paths of this process.
-std::string UniqueName(const char* prefix) {
-  static std::atomic<int> counter{0};
-  return absl::StrCat(prefix, getpid(), "_", counter.fetch_add(1));
-}
-
 void CloseFd(int& fd) {
   if (fd >= 0) close(fd);
   fd = -1;
@@ -262,16 +256,22 @@ Traits ZmqTransport::traits() {
   return t;
 }
 
+Traits ZmqTcpTransport::traits() {
+  Traits t = ZmqTransport::traits();
+  t.name = "zmq_tcp";
+  t.description = "ZeroMQ PUSH/PULL (PAIR for round trips) over tcp://127.0.0.1";
+  return t;
+}
+
 absl::Status ZmqTransport::Open(const Geometry& g) {
   geometry_ = g;
-  path_ = UniqueName("/tmp/bp_bench_zmq_");
-  unlink(path_.c_str());
+  endpoint_ = LoopbackEndpoint(scheme_, "zmq");
   return absl::OkStatus();
 }
 
 void ZmqTransport::Close() {
-  if (!path_.empty()) unlink(path_.c_str());
-  path_.clear();
+  if (const std::string path = IpcPath(endpoint_); !path.empty()) unlink(path.c_str());
+  endpoint_.clear();
 }
 
 ZmqTransport::End::End(ZmqTransport& t, Role role, int)
@@ -288,10 +288,11 @@ ZmqTransport::End::End(ZmqTransport& t, Role role, int)
   zmq_setsockopt(socket_, ZMQ_SNDHWM, &hwm, sizeof(hwm));
   zmq_setsockopt(socket_, ZMQ_RCVHWM, &hwm, sizeof(hwm));
   zmq_setsockopt(socket_, ZMQ_LINGER, &linger_ms, sizeof(linger_ms));
-  const std::string endpoint = "ipc://" + t.path_;
-  const int rc = IsPassive(role) ? zmq_bind(socket_, endpoint.c_str())
-                                 : zmq_connect(socket_, endpoint.c_str());
-  if (rc != 0) Die(absl::StrCat("zmq bind/connect ", endpoint, ": ", zmq_strerror(zmq_errno())));
+  const int rc = IsPassive(role) ? zmq_bind(socket_, t.endpoint_.c_str())
+                                 : zmq_connect(socket_, t.endpoint_.c_str());
+  if (rc != 0) {
+    Die(absl::StrCat("zmq bind/connect ", t.endpoint_, ": ", zmq_strerror(zmq_errno())));
+  }
 }
 
 ZmqTransport::End::~End() {

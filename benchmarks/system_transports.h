@@ -13,6 +13,8 @@
 //               SNDHWM = RCVHWM = budget / size / 2 messages (at least 1),
 //               so the two queues hold the budget; the kernel socket buffers
 //               under ipc:// are the OS default, on top
+//   zmq_tcp     the same over tcp://127.0.0.1 (the baseline of the network
+//               ends, network_transports.h)
 //
 // The two stream transports (pipe, socketpair) carry messages with an
 // 8-byte length prefix: one writev() per message on the sending side; the
@@ -125,6 +127,7 @@ class BoostQueueTransport {
 
 class ZmqTransport {
  public:
+  explicit ZmqTransport(Scheme scheme = Scheme::kIpc) : scheme_(scheme) {}
   static Traits traits();
   absl::Status Open(const Geometry& g);
   void Close();
@@ -144,8 +147,15 @@ class ZmqTransport {
   };
 
  private:
+  Scheme scheme_;
   Geometry geometry_;
-  std::string path_;
+  std::string endpoint_;  // chosen by Open()
+};
+
+class ZmqTcpTransport : public ZmqTransport {
+ public:
+  ZmqTcpTransport() : ZmqTransport(Scheme::kTcp) {}
+  static Traits traits();
 };
 
 }  // namespace buffered_pipe::bench
