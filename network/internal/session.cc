@@ -83,24 +83,43 @@ void Session::Pump() {
     // Frames first: a peer's last frames (its kReturns, say) were queued
     // before its connection ended, and are still to be handled then.
     while (std::optional<ZmqLink::Received> received = link_->TryReceive()) Handle(*received);
-    while (std::optional<int> fd = link_->TryReceiveDisconnect()) HandleDisconnect(*fd);
+    ReadConnectionEvents();
+    ForgetEndedConnections();
   } while (link_->HasInput());
 }
 
-void Session::HandleDisconnect(int fd) {
-  if (!options_.bind) {
-    // Our binder: gone for good once we were welcomed (before, ZeroMQ
-    // reconnects until the handshake's deadline).
-    auto binder = peers_.find("");
-    if (binder != peers_.end() && binder->second.welcomed) peers_.erase(binder);
-    return;
-  }
-  for (auto peer = peers_.begin(); peer != peers_.end(); ++peer) {
-    if (peer->second.fd == fd) {
-      peers_.erase(peer);
-      return;
+void Session::ReadConnectionEvents() {
+  while (std::optional<ZmqLink::ConnectionEvent> event = link_->TryReceiveConnectionEvent()) {
+    if (event->kind == ZmqLink::ConnectionEvent::Kind::kAccepted) {
+      connection_on_fd_[event->fd] = ++connections_accepted_;
+      continue;
     }
+    // An end whose accept we did not see is at most the latest accept.
+    auto connection = connection_on_fd_.find(event->fd);
+    const std::uint64_t serial =
+        connection == connection_on_fd_.end() ? connections_accepted_ : connection->second;
+    if (connection != connection_on_fd_.end()) connection_on_fd_.erase(connection);
+    ended_connections_.push_back(EndedConnection{.fd = event->fd, .serial = serial});
   }
+}
+
+void Session::ForgetEndedConnections() {
+  for (const EndedConnection& ended : ended_connections_) {
+    if (!options_.bind) {
+      // Our binder: gone for good once we were welcomed (before, ZeroMQ
+      // reconnects until the handshake's deadline).
+      auto binder = peers_.find("");
+      if (binder != peers_.end() && binder->second.welcomed) peers_.erase(binder);
+      continue;
+    }
+    // Only the connection that ended: a later one on the same fd (the
+    // system reuses descriptors) has a larger serial.
+    std::erase_if(peers_, [&ended](const auto& peer) {
+      return peer.second.fd == ended.fd &&
+             (peer.second.connection == 0 || peer.second.connection <= ended.serial);
+    });
+  }
+  ended_connections_.clear();
 }
 
 void Session::Handle(ZmqLink::Received& received) {
@@ -204,8 +223,14 @@ void Session::HandleHello(const std::string& routing_id, int fd, const Hello& he
     (void)link_->Send(routing_id, static_cast<char>(FrameKind::kRefuse), refusal);
     return;
   }
+  // The accept of this Hello's connection was reported before the Hello
+  // could be received: read it, to tell this connection from an earlier one
+  // on the same fd whose end is still to be read or applied.
+  ReadConnectionEvents();
+  auto connection = connection_on_fd_.find(fd);
   Peer& peer = peers_[routing_id];
   peer.fd = fd;
+  peer.connection = connection == connection_on_fd_.end() ? 0 : connection->second;
   peer.welcomed = true;
   seen_peer_ = true;
   const std::string identity =

@@ -23,6 +23,13 @@
 // one; a message returned while the sender is itself closing (or has no
 // receiver left) is counted as lost and reported by the sender's close.
 //
+// Peers and connections: a binder's peer is known by its routing id and by
+// its connection's file descriptor, whose end the monitor reports. The
+// system reuses descriptors (a refused connector's fd may carry the next
+// connector's Hello before the first one's end is read), so each accept
+// gets a serial; a peer keeps its connection's serial and an end removes
+// only peers of that connection, never of a later one on the same fd.
+//
 // Threads: every member is guarded by mutex_. ZeroMQ's socket is used only
 // under it, except that one thread at a time (waiting_on_link_) sleeps in
 // ZmqLink::WaitForInput without it; the others sleep on changed_. A thread
@@ -52,6 +59,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -102,7 +110,8 @@ class Session {
 
  private:
   struct Peer {
-    int fd = -1;
+    int fd = -1;              // its connection's file descriptor (binder)
+    std::uint64_t connection = 0;  // that connection's serial, 0 if unknown
     bool welcomed = false;  // the handshake completed
     // As a sender sees a receiver:
     std::int64_t credit = 0;         // bytes it may still send
@@ -129,7 +138,12 @@ class Session {
   void Pump();
   void Handle(ZmqLink::Received& received);
   void HandleHello(const std::string& routing_id, int fd, const Hello& hello);
-  void HandleDisconnect(int fd);
+  // Reads the monitor's accepts and ends: accepts number the connections
+  // (connection_on_fd_), ends are kept in ended_connections_ until
+  // ForgetEndedConnections applies them, after the frames already waiting
+  // (a peer's last frames precede the end of its connection).
+  void ReadConnectionEvents();
+  void ForgetEndedConnections();
   // Waits for news until `deadline` (a sleep of at most 100 ms). Errors:
   // Unavailable (non-blocking), DeadlineExceeded.
   absl::Status Wait(std::unique_lock<std::mutex>& lock, const Deadline& deadline);
@@ -181,6 +195,13 @@ class Session {
   bool seen_peer_ = false;       // a handshake has completed
   std::string refused_;          // a connector's refusal, from the binder
   std::map<std::string, Peer> peers_;  // by routing id ("" on a connector)
+  struct EndedConnection {
+    int fd = -1;
+    std::uint64_t serial = 0;
+  };
+  std::uint64_t connections_accepted_ = 0;              // binder: serials given
+  std::map<int, std::uint64_t> connection_on_fd_;      // binder: open ones
+  std::vector<EndedConnection> ended_connections_;     // read, not yet applied
   std::string last_receiver_;          // round robin
   std::deque<Arrived> queue_;          // receiver: arrived, not taken
   std::deque<std::string> returned_;   // sender: to re-send first

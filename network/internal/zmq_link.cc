@@ -69,7 +69,8 @@ absl::StatusOr<std::unique_ptr<ZmqLink>> ZmqLink::Open(const std::string& addres
   const std::string monitor_address =
       absl::StrCat("inproc://buffered-pipe-monitor-", getpid(), "-",
                    monitor_count.fetch_add(1, std::memory_order_relaxed));
-  if (zmq_socket_monitor(link->socket_, monitor_address.c_str(), ZMQ_EVENT_DISCONNECTED) != 0) {
+  if (zmq_socket_monitor(link->socket_, monitor_address.c_str(),
+                         ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED) != 0) {
     return absl::InternalError(ZmqError("zmq_socket_monitor"));
   }
   link->monitor_ = zmq_socket(link->context_, ZMQ_PAIR);
@@ -160,7 +161,7 @@ std::optional<ZmqLink::Received> ZmqLink::TryReceive() {
   return received;
 }
 
-std::optional<int> ZmqLink::TryReceiveDisconnect() {
+std::optional<ZmqLink::ConnectionEvent> ZmqLink::TryReceiveConnectionEvent() {
   for (;;) {
     ZmqMessage event;
     if (!ReceivePart(monitor_, event.get())) return std::nullopt;
@@ -176,7 +177,11 @@ std::optional<int> ZmqLink::TryReceiveDisconnect() {
     std::uint32_t value;
     std::memcpy(&kind, bytes.data(), sizeof(kind));
     std::memcpy(&value, bytes.data() + 2, sizeof(value));
-    if (kind == ZMQ_EVENT_DISCONNECTED) return static_cast<int>(value);
+    if (kind == ZMQ_EVENT_ACCEPTED || kind == ZMQ_EVENT_DISCONNECTED) {
+      return ConnectionEvent{.kind = kind == ZMQ_EVENT_ACCEPTED ? ConnectionEvent::Kind::kAccepted
+                                                                : ConnectionEvent::Kind::kDisconnected,
+                             .fd = static_cast<int>(value)};
+    }
   }
 }
 

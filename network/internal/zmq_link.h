@@ -1,6 +1,6 @@
 // One ZeroMQ socket of a network end, with what it needs around it: its own
-// context, a monitor that reports ended connections, and an eventfd that
-// wakes a thread waiting for input.
+// context, a monitor that reports accepted and ended connections, and an
+// eventfd that wakes a thread waiting for input.
 //
 // The binding end's socket is a ROUTER (many peers, each with a routing id);
 // a connecting end's is a DEALER (one peer). High-water marks are off: the
@@ -86,9 +86,19 @@ class ZmqLink {
   };
   // The next frame, or nullopt if none is waiting.
   std::optional<Received> TryReceive();
-  // The file descriptor of the next connection that ended, or nullopt.
-  std::optional<int> TryReceiveDisconnect();
-  // Whether TryReceive / TryReceiveDisconnect would return something, after
+  // A connection accepted (binder only) or ended, by its file descriptor.
+  // The system reuses descriptors, so one fd names a sequence of
+  // connections; ZeroMQ's single I/O thread reports them in order, each
+  // connection's end before the accept of the next one on the same fd, and
+  // an accept before the connection's first frame can be received.
+  struct ConnectionEvent {
+    enum class Kind { kAccepted, kDisconnected };
+    Kind kind = Kind::kAccepted;
+    int fd = -1;
+  };
+  // The next connection event, or nullopt.
+  std::optional<ConnectionEvent> TryReceiveConnectionEvent();
+  // Whether TryReceive / TryReceiveConnectionEvent would return something, after
   // ZeroMQ has processed its pending commands.
   bool HasInput();
 
