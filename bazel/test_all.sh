@@ -214,10 +214,12 @@ if cmake_step sources env BAZEL="$BAZEL" bash "$ROOT/tools/check_cmake_sources.s
   fi
   cmake_step find_package_consumer bash -c "cmake -S '$ROOT/examples/cmake_consumer' -B '$CMAKE_WORK/consumer' \
       -DCMAKE_PREFIX_PATH='$CMAKE_WORK/prefix' && cmake --build '$CMAKE_WORK/consumer' \
-      && '$CMAKE_WORK/consumer/consumer'" || true
+      && '$CMAKE_WORK/consumer/consumer' && '$CMAKE_WORK/consumer/network_consumer'" || true
   cmake_step pkg_config_consumer bash -c "export PKG_CONFIG_PATH='$CMAKE_WORK/prefix/lib/pkgconfig'; \
       c++ -o '$CMAKE_WORK/pkg_consumer' '$ROOT/examples/cmake_consumer/main.cc' \
-      \$(pkg-config --cflags --libs buffered_pipe) && '$CMAKE_WORK/pkg_consumer'" || true
+      \$(pkg-config --cflags --libs buffered_pipe) && '$CMAKE_WORK/pkg_consumer' \
+      && c++ -o '$CMAKE_WORK/pkg_network_consumer' '$ROOT/examples/cmake_consumer/network_main.cc' \
+      \$(pkg-config --cflags --libs buffered_pipe_network) && '$CMAKE_WORK/pkg_network_consumer'" || true
 fi
 rm -rf "$CMAKE_WORK"
 TIMES+=("cmake: $((SECONDS - t0))s")

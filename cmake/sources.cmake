@@ -59,3 +59,18 @@ set(BUFFERED_PIPE_CODECS_HEADERS
 set(BUFFERED_PIPE_CODECS_SOURCES
   byte_io.cc
 )
+# Installed as include/buffered_pipe/network/<path below network/>; built
+# only with BUFFERED_PIPE_BUILD_NETWORK (libzmq). Its internal headers are
+# private (network_end.h includes none of them): listed with the sources.
+set(BUFFERED_PIPE_NETWORK_HEADERS
+  network_end.h
+)
+set(BUFFERED_PIPE_NETWORK_SOURCES
+  internal/protocol.cc
+  internal/protocol.h
+  internal/session.cc
+  internal/session.h
+  internal/zmq_link.cc
+  internal/zmq_link.h
+  network_end.cc
+)

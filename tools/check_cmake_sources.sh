@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fails if the library's sources and public headers in the Bazel targets
-# (//framework and //codecs, without tests, fuzzers and tools) differ from
+# (//framework, //codecs and //network, without tests, fuzzers and tools) differ from
 # the CMake build's list, cmake/sources.cmake. Run by bazel/test_all.sh.
 #
 #   bash tools/check_cmake_sources.sh
@@ -24,7 +24,7 @@ cmake_list() {
     on { gsub(/ /, ""); print }' cmake/sources.cmake | sort -u
 }
 status=0
-for package in framework codecs; do
+for package in framework codecs network; do
   if ! diff <(bazel_list "$package") <(cmake_list "$package") > /tmp/check_cmake_sources.$$; then
     echo "[check_cmake_sources] $package: Bazel (<) and cmake/sources.cmake (>) differ:"
     cat /tmp/check_cmake_sources.$$
