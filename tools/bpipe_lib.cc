@@ -319,6 +319,8 @@ int Main(int argc, const char* const* argv, std::ostream& out, std::ostream& err
       "usage: bpipe list\n"
       "       bpipe stat NAME\n"
       "       bpipe rm [--force] NAME\n"
+      "       bpipe bridge NAME [--side=first|second] [--out=ADDRESS] [--in=ADDRESS]\n"
+      "                    [--bind] [--create[=BYTES]] [--credit=BYTES]   (see tools/bridge.h)\n"
       "       bpipe --version\n";
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty()) {
