@@ -21,8 +21,10 @@ namespace {
 
 // How long one sleep lasts at most: a lost wake-up costs no more than this.
 constexpr std::chrono::milliseconds kLongestSleep{100};
-// A sender looks at its input at least this often while it has credit.
-constexpr std::uint32_t kSendsBetweenPumps = 64;
+// A sender looks at its input at least this often while it has credit (each
+// look at an empty socket is a system call; credit itself comes in eighths
+// of the window, control frames are not urgent to the microsecond).
+constexpr std::uint32_t kSendsBetweenPumps = 256;
 
 std::uint64_t Charge(std::size_t size) { return size + kMessageOverhead; }
 
@@ -79,13 +81,27 @@ Session::~Session() { (void)Close(); }
 void Session::Pump() {
   if (link_ == nullptr) return;
   sends_since_pump_ = 0;
-  do {
-    // Frames first: a peer's last frames (its kReturns, say) were queued
-    // before its connection ended, and are still to be handled then.
-    while (std::optional<ZmqLink::Received> received = link_->TryReceive()) Handle(*received);
-    ReadConnectionEvents();
-    ForgetEndedConnections();
-  } while (link_->HasInput());
+  // The monitor only once no frame is waiting: a peer's end matters once
+  // its frames have stopped, and each look at an empty ZeroMQ socket is a
+  // system call. (Wait looks at both sockets before it sleeps, so nothing
+  // waiting is slept on.)
+  if (TakeFrames()) return;
+  ReadConnectionEvents();
+  if (ended_connections_.empty()) return;
+  // Frames first: a peer's last frames (its kReturns, say) are handed to
+  // its socket before ZeroMQ reports the end of its connection; take those
+  // that came since the look above, then forget the ended connections.
+  TakeFrames();
+  ForgetEndedConnections();
+}
+
+bool Session::TakeFrames() {
+  bool took = false;
+  while (std::optional<ZmqLink::Received> received = link_->TryReceive()) {
+    Handle(*received);
+    took = true;
+  }
+  return took;
 }
 
 void Session::ReadConnectionEvents() {

@@ -39,7 +39,7 @@
 // The pumper: a thread of each session that answers handshakes, credit and
 // disconnections while the application does not call the end (a binder
 // whose application is busy elsewhere still welcomes connectors). While the
-// application calls, its calls pump (a fast-path send every 64 sends, a
+// application calls, its calls pump (a fast-path send every 256 sends, a
 // receive whenever nothing has arrived, a blocked call all the time) and
 // the pumper rests on pumper_rests_, out of their way: it looks again every
 // kLongestSleep and takes over once a whole period passed without a call.
@@ -134,8 +134,11 @@ class Session {
 
   explicit Session(const SessionOptions& options) : options_(options) {}
 
-  // Takes everything waiting on the link, without blocking.
+  // Takes the frames waiting on the link, without blocking; once there are
+  // none, the connection events too.
   void Pump();
+  // Handles the frames waiting; whether there were any.
+  bool TakeFrames();
   void Handle(ZmqLink::Received& received);
   void HandleHello(const std::string& routing_id, int fd, const Hello& hello);
   // Reads the monitor's accepts and ends: accepts number the connections

@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -116,6 +117,7 @@ ZmqLink::~ZmqLink() {
 }
 
 absl::Status ZmqLink::Send(std::string_view routing_id, char kind_byte, std::string_view body) {
+  socket_drained_ = false;  // a send may process the socket's commands
   if (router_ &&
       zmq_send(socket_, routing_id.data(), routing_id.size(), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
     return absl::UnavailableError(ZmqError("send to a peer"));
@@ -141,15 +143,20 @@ std::optional<ZmqLink::Received> ZmqLink::TryReceive() {
   Received received;
   if (router_) {
     ZmqMessage identity;
-    if (!ReceivePart(socket_, identity.get())) return std::nullopt;
+    if (!ReceivePart(socket_, identity.get())) {
+      socket_drained_ = true;
+      return std::nullopt;
+    }
     received.routing_id.assign(identity.bytes());
     // A ROUTER always delivers the routing id and the frame together.
     if (!HasMore(identity.get()) || !ReceivePart(socket_, received.frame.get())) {
       return std::nullopt;
     }
   } else if (!ReceivePart(socket_, received.frame.get())) {
+    socket_drained_ = true;
     return std::nullopt;
   }
+  socket_drained_ = false;
   // Our frames are single parts: a multipart message is not ours; take all
   // of it and report it as malformed.
   received.multipart = HasMore(received.frame.get());
@@ -164,7 +171,11 @@ std::optional<ZmqLink::Received> ZmqLink::TryReceive() {
 std::optional<ZmqLink::ConnectionEvent> ZmqLink::TryReceiveConnectionEvent() {
   for (;;) {
     ZmqMessage event;
-    if (!ReceivePart(monitor_, event.get())) return std::nullopt;
+    if (!ReceivePart(monitor_, event.get())) {
+      monitor_drained_ = true;
+      return std::nullopt;
+    }
+    monitor_drained_ = false;
     bool more = HasMore(event.get());
     const std::string_view bytes = event.bytes();
     while (more) {  // the endpoint's address
@@ -186,12 +197,14 @@ std::optional<ZmqLink::ConnectionEvent> ZmqLink::TryReceiveConnectionEvent() {
 }
 
 bool ZmqLink::HasInput() {
-  for (void* socket : {socket_, monitor_}) {
+  for (auto [socket, drained] : {std::pair{socket_, &socket_drained_},
+                                 std::pair{monitor_, &monitor_drained_}}) {
+    if (*drained) continue;  // its descriptor will signal what comes next
     int events = 0;
     std::size_t size = sizeof(events);
-    if (zmq_getsockopt(socket, ZMQ_EVENTS, &events, &size) == 0 && (events & ZMQ_POLLIN) != 0) {
-      return true;
-    }
+    if (zmq_getsockopt(socket, ZMQ_EVENTS, &events, &size) != 0) return true;  // look again
+    if ((events & ZMQ_POLLIN) != 0) return true;
+    *drained = true;
   }
   return false;
 }
@@ -211,6 +224,7 @@ void ZmqLink::Wake() {
 }
 
 void ZmqLink::SetLinger(std::chrono::milliseconds linger) {
+  socket_drained_ = false;
   SetInt(socket_, ZMQ_LINGER, static_cast<int>(linger.count()));
 }
 

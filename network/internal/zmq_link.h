@@ -99,7 +99,10 @@ class ZmqLink {
   // The next connection event, or nullopt.
   std::optional<ConnectionEvent> TryReceiveConnectionEvent();
   // Whether TryReceive / TryReceiveConnectionEvent would return something, after
-  // ZeroMQ has processed its pending commands.
+  // ZeroMQ has processed its pending commands. A socket found empty since it
+  // was last used needs no look (a system call): ZeroMQ signals its
+  // descriptor for the next input once it has seen the socket empty, unless
+  // a later call (a send) processed commands again.
   bool HasInput();
 
   // Waits until input may have arrived, Wake is called, or `timeout` passes.
@@ -119,6 +122,10 @@ class ZmqLink {
   int monitor_fd_ = -1;
   int wake_fd_ = -1;
   bool router_ = false;
+  // Found empty (a receive or HasInput saw nothing) and not used since, so
+  // its descriptor signals new input: HasInput need not look.
+  bool socket_drained_ = false;
+  bool monitor_drained_ = false;
   std::string address_;
 };
 
