@@ -66,6 +66,8 @@ set(BUFFERED_PIPE_NETWORK_HEADERS
   network_end.h
 )
 set(BUFFERED_PIPE_NETWORK_SOURCES
+  internal/buffer_pool.cc
+  internal/buffer_pool.h
   internal/protocol.cc
   internal/protocol.h
   internal/session.cc

@@ -123,8 +123,18 @@ absl::Status ZmqLink::Send(std::string_view routing_id, char kind_byte, std::str
     return absl::UnavailableError(ZmqError("send to a peer"));
   }
   zmq_msg_t message;
-  if (zmq_msg_init_size(&message, 1 + body.size()) != 0) {
-    return absl::ResourceExhaustedError(ZmqError("zmq_msg_init_size"));
+  const std::size_t size = 1 + body.size();
+  if (size < BufferPool::kSmallestPooled) {
+    if (zmq_msg_init_size(&message, size) != 0) {
+      return absl::ResourceExhaustedError(ZmqError("zmq_msg_init_size"));
+    }
+  } else {
+    char* buffer = payloads_.Take(size);
+    if (buffer == nullptr) return absl::ResourceExhaustedError("no memory for a message");
+    if (zmq_msg_init_data(&message, buffer, size, &BufferPool::GiveBack, &payloads_) != 0) {
+      payloads_.Give(buffer);
+      return absl::ResourceExhaustedError(ZmqError("zmq_msg_init_data"));
+    }
   }
   auto* data = static_cast<char*>(zmq_msg_data(&message));
   data[0] = kind_byte;

@@ -25,6 +25,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "buffered_pipe/network/internal/buffer_pool.h"
 
 namespace buffered_pipe::network_internal {
 
@@ -114,6 +115,12 @@ class ZmqLink {
 
  private:
   ZmqLink() = default;
+
+  // Free payload buffers kept for the next sends (buffer_pool.h): about
+  // four credit windows of the default size. Declared first, so that it is
+  // destroyed last, after the destructor's zmq_ctx_term has released every
+  // message made from it.
+  BufferPool payloads_{std::size_t{4} << 20};
 
   void* context_ = nullptr;
   void* socket_ = nullptr;
