@@ -25,6 +25,8 @@ constexpr std::chrono::milliseconds kLongestSleep{100};
 // look at an empty socket is a system call; credit itself comes in eighths
 // of the window, control frames are not urgent to the microsecond).
 constexpr std::uint32_t kSendsBetweenPumps = 256;
+// A pump that found frames reads the monitor at least this often.
+constexpr std::uint32_t kPumpsBetweenConnectionEvents = 16;
 
 std::uint64_t Charge(std::size_t size) { return size + kMessageOverhead; }
 
@@ -81,11 +83,16 @@ Session::~Session() { (void)Close(); }
 void Session::Pump() {
   if (link_ == nullptr) return;
   sends_since_pump_ = 0;
-  // The monitor only once no frame is waiting: a peer's end matters once
+  // The monitor only once no frame is waiting (or every
+  // kPumpsBetweenConnectionEvents pumps, so that a stream of frames from
+  // some peers cannot hide the end of another): a peer's end matters once
   // its frames have stopped, and each look at an empty ZeroMQ socket is a
   // system call. (Wait looks at both sockets before it sleeps, so nothing
   // waiting is slept on.)
-  if (TakeFrames()) return;
+  if (TakeFrames() && ++pumps_without_connection_events_ < kPumpsBetweenConnectionEvents) {
+    return;
+  }
+  pumps_without_connection_events_ = 0;
   ReadConnectionEvents();
   if (ended_connections_.empty()) return;
   // Frames first: a peer's last frames (its kReturns, say) are handed to

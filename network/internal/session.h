@@ -211,6 +211,7 @@ class Session {
   std::uint64_t lost_ = 0;             // sender: returned, could not re-send
   bool sender_close_sent_ = false;     // sender: returns now count as lost
   std::uint32_t sends_since_pump_ = 0;
+  std::uint32_t pumps_without_connection_events_ = 0;
 };
 
 }  // namespace buffered_pipe::network_internal
