@@ -1,7 +1,13 @@
 // bpipe bridge: two "hosts" (threads of one process, each with its own named
-// pipe) joined by two bridges over ipc://, as in bridge.h's examples.
+// pipe) joined by two bridges over ipc://, as in bridge.h's examples; and the
+// command itself (tools/bpipe bridge), stopped by SIGTERM.
 
 #include "tools/bridge.h"
+
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -254,6 +260,76 @@ TEST(BridgeTest, AStoppedBridgeEndsPromptlyAndABadPipeIsAnError) {
   BridgeResult wrong_side = RunBridge(
       {.name = name, .side = kReceivingSide, .in_address = IpcAddress(), .bind = true}, stop, log);
   EXPECT_TRUE(absl::IsInvalidArgument(wrong_side.status)) << wrong_side.status;
+}
+
+// The command, as a user runs it: `bpipe bridge NAME --out=ADDRESS --bind`
+// forwards the pipe's messages in order and, on SIGTERM, closes its ends
+// (the remote receiver sees end of stream), reports its count and exits 0.
+TEST(BridgeCommandTest, ForwardsAPipeAndStopsCleanlyOnSigterm) {
+  const std::string name = UniqueName("bridge-command");
+  const std::string address = IpcAddress();
+  absl::StatusOr<std::pair<PipeEnd, PipeEnd>> pipe = CreateNamedPipe(name, {.buffer_size = 1 << 16});
+  ASSERT_TRUE(pipe.ok()) << pipe.status();
+  PipeEnd producer = std::move(pipe->second);
+  ASSERT_TRUE(pipe->first.close().ok());  // the bridge opens the receiving side
+
+  int output_fds[2];
+  ASSERT_EQ(::pipe(output_fds), 0);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, output_fds[1], STDOUT_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, output_fds[1], STDERR_FILENO);
+  posix_spawn_file_actions_addclose(&actions, output_fds[0]);
+  std::vector<std::string> arguments = {"tools/bpipe", "bridge", name, "--out=" + address,
+                                        "--bind"};
+  std::vector<char*> argv;
+  for (std::string& argument : arguments) argv.push_back(argument.data());
+  argv.push_back(nullptr);
+  pid_t bridge = -1;
+  const int spawned = posix_spawn(&bridge, argv[0], &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  close(output_fds[1]);
+  ASSERT_EQ(spawned, 0) << "cannot start tools/bpipe";
+
+  NetworkOptions options;
+  options.connect_timeout = seconds(60);  // until the command has bound
+  absl::StatusOr<NetworkEnd> remote = ConnectNetworkEnd(address, NetworkRole::kReceiver, options);
+  ASSERT_TRUE(remote.ok()) << remote.status();
+  constexpr int kMessages = 200;
+  for (int i = 0; i < kMessages; ++i) ASSERT_TRUE(producer.send_bytes(MakeMessage(0, i, 100)).ok());
+  for (int i = 0; i < kMessages; ++i) {
+    absl::StatusOr<std::string> message = remote->recv_bytes_for(seconds(60));
+    ASSERT_TRUE(message.ok()) << i << ": " << message.status();
+    std::uint32_t sender = 0;
+    std::uint64_t sequence = 0;
+    ASSERT_TRUE(CheckMessage(*message, &sender, &sequence).ok()) << i;
+    EXPECT_EQ(sequence, static_cast<std::uint64_t>(i));  // in order, none lost or repeated
+  }
+
+  ASSERT_EQ(kill(bridge, SIGTERM), 0);
+  int status = 0;
+  const auto give_up = std::chrono::steady_clock::now() + seconds(60);
+  pid_t waited = 0;
+  while ((waited = waitpid(bridge, &status, WNOHANG)) == 0 &&
+         std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  if (waited == 0) {
+    kill(bridge, SIGKILL);
+    waitpid(bridge, &status, 0);
+  }
+  std::string output;
+  char buffer[4096];
+  ssize_t count;
+  while ((count = read(output_fds[0], buffer, sizeof(buffer))) > 0) output.append(buffer, count);
+  close(output_fds[0]);
+  ASSERT_NE(waited, 0) << "the bridge did not stop on SIGTERM: " << output;
+  ASSERT_TRUE(WIFEXITED(status)) << output;
+  EXPECT_EQ(WEXITSTATUS(status), 0) << output;
+  EXPECT_NE(output.find(absl::StrCat(kMessages, " messages out, 0 in, 0 lost")), std::string::npos)
+      << output;
+  // Its network end closed: the remote receiver sees end of stream.
+  EXPECT_TRUE(IsEndOfStream(remote->recv_bytes_for(seconds(60)).status()));
 }
 
 }  // namespace
