@@ -118,10 +118,8 @@ ZmqLink::~ZmqLink() {
 
 absl::Status ZmqLink::Send(std::string_view routing_id, char kind_byte, std::string_view body) {
   socket_drained_ = false;  // a send may process the socket's commands
-  if (router_ &&
-      zmq_send(socket_, routing_id.data(), routing_id.size(), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
-    return absl::UnavailableError(ZmqError("send to a peer"));
-  }
+  // The frame is made first: a ROUTER's routing id part, once sent, must be
+  // followed by the frame.
   zmq_msg_t message;
   const std::size_t size = 1 + body.size();
   if (size < BufferPool::kSmallestPooled) {
@@ -139,6 +137,12 @@ absl::Status ZmqLink::Send(std::string_view routing_id, char kind_byte, std::str
   auto* data = static_cast<char*>(zmq_msg_data(&message));
   data[0] = kind_byte;
   if (!body.empty()) std::memcpy(data + 1, body.data(), body.size());
+  if (router_ &&
+      zmq_send(socket_, routing_id.data(), routing_id.size(), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
+    std::string error = ZmqError("send to a peer");
+    zmq_msg_close(&message);
+    return absl::UnavailableError(error);
+  }
   for (;;) {
     // HWM 0: a send never waits; it fails only for a peer that is gone.
     if (zmq_msg_send(&message, socket_, ZMQ_DONTWAIT) >= 0) return absl::OkStatus();
@@ -212,7 +216,9 @@ bool ZmqLink::HasInput() {
     if (*drained) continue;  // its descriptor will signal what comes next
     int events = 0;
     std::size_t size = sizeof(events);
-    if (zmq_getsockopt(socket, ZMQ_EVENTS, &events, &size) != 0) return true;  // look again
+    // An error (a context being terminated) is no input: the caller would
+    // otherwise never sleep.
+    if (zmq_getsockopt(socket, ZMQ_EVENTS, &events, &size) != 0) continue;
     if ((events & ZMQ_POLLIN) != 0) return true;
     *drained = true;
   }
