@@ -1,6 +1,7 @@
 #include "test_support.h"
 
 #include <signal.h>
+#include <spawn.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -11,6 +12,8 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+
+extern char** environ;
 
 namespace buffered_pipe::testing {
 namespace {
@@ -130,6 +133,38 @@ std::string UniqueName(std::string_view prefix) {
   static std::atomic<int> counter{0};
   return absl::StrCat("bpipe-test-", std::string(prefix), "-", getpid(), "-", absl::Hex(run & 0xFFFFFFFF),
                       "-", counter.fetch_add(1));
+}
+
+StartedProgram StartProgram(const std::vector<std::string>& arguments) {
+  int output[2];
+  if (pipe(output) != 0) return {};
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, output[1], STDOUT_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, output[1], STDERR_FILENO);
+  posix_spawn_file_actions_addclose(&actions, output[0]);
+  std::vector<std::string> copies = arguments;
+  std::vector<char*> argv;
+  for (std::string& argument : copies) argv.push_back(argument.data());
+  argv.push_back(nullptr);
+  pid_t pid = -1;
+  const int spawned = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  close(output[1]);
+  if (spawned != 0) {
+    close(output[0]);
+    return {};
+  }
+  return {.pid = pid, .output_fd = output[0]};
+}
+
+std::string ReadAll(int fd) {
+  std::string text;
+  char buffer[4096];
+  ssize_t count;
+  while ((count = read(fd, buffer, sizeof(buffer))) > 0) text.append(buffer, count);
+  close(fd);
+  return text;
 }
 
 std::string MakeMessage(std::uint32_t sender, std::uint64_t sequence, std::size_t length) {

@@ -84,6 +84,18 @@ pid_t ForkChild(const std::function<int()>& body);
 // A unique pipe name for this test process.
 std::string UniqueName(std::string_view prefix);
 
+// A program started by a test (posix_spawn, this process's environment),
+// its standard output and error going into `output_fd` (the caller reads
+// it to its end and closes it; ReadAll does both).
+struct StartedProgram {
+  pid_t pid = -1;
+  int output_fd = -1;
+};
+// arguments[0] is the program's path. pid -1 if it cannot be started.
+StartedProgram StartProgram(const std::vector<std::string>& arguments);
+// Everything until end of file, then closes `fd`.
+std::string ReadAll(int fd);
+
 // A self-checking message: header {sender, sequence, length, checksum} and a
 // payload derived from them. Messages shorter than the header (down to 0
 // bytes) carry only a prefix of a pattern derived from the sequence number.

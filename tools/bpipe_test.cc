@@ -5,33 +5,26 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <sstream>
 #include <string>
 #include <vector>
 
-#include "absl/strings/str_cat.h"
 #include "buffered_pipe/pipe.h"
 #include "buffered_pipe/static_pipe.h"
 #include "buffered_pipe/status.h"
 #include "buffered_pipe/version.h"
 #include "gtest/gtest.h"
-
-extern char** environ;
+#include "tests/test_support.h"
 
 namespace buffered_pipe::tools {
 namespace {
 
-std::string UniqueName(const std::string& prefix) {
-  static std::atomic<int> counter{0};
-  return absl::StrCat("bpipe-tool-test-", prefix, "-", getpid(), "-", counter.fetch_add(1));
-}
+using ::buffered_pipe::testing::UniqueName;
 
 bool NameExists(const std::string& name) {
   struct stat file {};
@@ -63,32 +56,13 @@ std::string MakeStalePipe() {
 
 // Runs the bpipe binary; returns its exit code and output.
 int RunBinary(const std::vector<std::string>& arguments, std::string* output) {
-  int pipe_fds[2];
-  if (pipe(pipe_fds) != 0) return -1;
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDOUT_FILENO);
-  posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDERR_FILENO);
-  posix_spawn_file_actions_addclose(&actions, pipe_fds[0]);
   std::vector<std::string> all = {"tools/bpipe"};
   all.insert(all.end(), arguments.begin(), arguments.end());
-  std::vector<char*> argv;
-  for (std::string& argument : all) argv.push_back(argument.data());
-  argv.push_back(nullptr);
-  pid_t pid = -1;
-  const int spawned = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  close(pipe_fds[1]);
-  if (spawned != 0) {
-    close(pipe_fds[0]);
-    return -1;
-  }
-  char buffer[4096];
-  ssize_t count;
-  while ((count = read(pipe_fds[0], buffer, sizeof(buffer))) > 0) output->append(buffer, count);
-  close(pipe_fds[0]);
+  const testing::StartedProgram program = testing::StartProgram(all);
+  if (program.pid < 0) return -1;
+  output->append(testing::ReadAll(program.output_fd));
   int status = 0;
-  waitpid(pid, &status, 0);
+  waitpid(program.pid, &status, 0);
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 

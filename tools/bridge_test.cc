@@ -5,7 +5,6 @@
 #include "tools/bridge.h"
 
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -273,23 +272,9 @@ TEST(BridgeCommandTest, ForwardsAPipeAndStopsCleanlyOnSigterm) {
   PipeEnd producer = std::move(pipe->second);
   ASSERT_TRUE(pipe->first.close().ok());  // the bridge opens the receiving side
 
-  int output_fds[2];
-  ASSERT_EQ(::pipe(output_fds), 0);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, output_fds[1], STDOUT_FILENO);
-  posix_spawn_file_actions_adddup2(&actions, output_fds[1], STDERR_FILENO);
-  posix_spawn_file_actions_addclose(&actions, output_fds[0]);
-  std::vector<std::string> arguments = {"tools/bpipe", "bridge", name, "--out=" + address,
-                                        "--bind"};
-  std::vector<char*> argv;
-  for (std::string& argument : arguments) argv.push_back(argument.data());
-  argv.push_back(nullptr);
-  pid_t bridge = -1;
-  const int spawned = posix_spawn(&bridge, argv[0], &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  close(output_fds[1]);
-  ASSERT_EQ(spawned, 0) << "cannot start tools/bpipe";
+  const testing::StartedProgram bridge =
+      testing::StartProgram({"tools/bpipe", "bridge", name, "--out=" + address, "--bind"});
+  ASSERT_GE(bridge.pid, 0) << "cannot start tools/bpipe";
 
   NetworkOptions options;
   options.connect_timeout = seconds(60);  // until the command has bound
@@ -306,23 +291,19 @@ TEST(BridgeCommandTest, ForwardsAPipeAndStopsCleanlyOnSigterm) {
     EXPECT_EQ(sequence, static_cast<std::uint64_t>(i));  // in order, none lost or repeated
   }
 
-  ASSERT_EQ(kill(bridge, SIGTERM), 0);
+  ASSERT_EQ(kill(bridge.pid, SIGTERM), 0);
   int status = 0;
   const auto give_up = std::chrono::steady_clock::now() + seconds(60);
   pid_t waited = 0;
-  while ((waited = waitpid(bridge, &status, WNOHANG)) == 0 &&
+  while ((waited = waitpid(bridge.pid, &status, WNOHANG)) == 0 &&
          std::chrono::steady_clock::now() < give_up) {
     std::this_thread::sleep_for(milliseconds(10));
   }
   if (waited == 0) {
-    kill(bridge, SIGKILL);
-    waitpid(bridge, &status, 0);
+    kill(bridge.pid, SIGKILL);
+    waitpid(bridge.pid, &status, 0);
   }
-  std::string output;
-  char buffer[4096];
-  ssize_t count;
-  while ((count = read(output_fds[0], buffer, sizeof(buffer))) > 0) output.append(buffer, count);
-  close(output_fds[0]);
+  const std::string output = testing::ReadAll(bridge.output_fd);
   ASSERT_NE(waited, 0) << "the bridge did not stop on SIGTERM: " << output;
   ASSERT_TRUE(WIFEXITED(status)) << output;
   EXPECT_EQ(WEXITSTATUS(status), 0) << output;
