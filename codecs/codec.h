@@ -103,6 +103,7 @@
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <span>
 #include <string>
@@ -361,37 +362,70 @@ absl::Status SendValue(PipeEnd& end, const T& value, const Deadline& deadline) {
   return message->commit();
 }
 
-template <typename T, typename Codec>
-absl::StatusOr<T> ReceiveValue(PipeEnd& end, const Deadline& deadline) {
-  if constexpr (std::is_same_v<Codec, RawBytesCodec> && std::is_same_v<T, std::string>) {
-    // Exactly recv_bytes (the pipe's whole-message path).
-    std::string bytes;
-    if (absl::Status status = end.recv_bytes_into(bytes, deadline); !status.ok()) return status;
-    return bytes;
-  } else if constexpr (std::is_same_v<Codec, TriviallyCopyableCodec> &&
-                       !std::is_same_v<T, bool> && std::is_default_constructible_v<T>) {
-    // A plain copy of a type whose every byte pattern the codec accepts:
-    // the message goes straight into the result, no other copy.
-    // (One named result on every path, so that it is returned in place.)
-    absl::StatusOr<T> result(absl::in_place);
-    if (absl::Status status = end.recv_bytes_into(
-            std::as_writable_bytes(std::span<T>(std::addressof(*result), 1)), deadline);
-        !status.ok()) {
-      result = absl::IsDataLoss(status) ? Annotate<T, Codec>(status, "cannot decode") : status;
-    }
-    return result;
-  } else if constexpr (std::is_same_v<Codec, TriviallyCopyableCodec>) {
-    // A plain copy: the message goes straight into a buffer of the value's
-    // size (no piecewise reader), which the codec then decodes from memory
-    // (it still checks the bytes, e.g. that a bool is 0 or 1).
-    std::array<std::byte, sizeof(T)> bytes;
-    if (absl::Status status = end.recv_bytes_into(std::span<std::byte>(bytes), deadline);
-        !status.ok()) {
-      return absl::IsDataLoss(status) ? Annotate<T, Codec>(status, "cannot decode") : status;
-    }
-    ByteReader in{std::span<const std::byte>(bytes)};
-    return DecodeWhole<T, Codec>(in);
+// The receive paths below are separate functions, each returning one named
+// result on every path (or a prvalue): the compiler then builds the result
+// in the caller's StatusOr (NRVO). One function with every path in it would
+// return several objects and lose that: the value would be built on the stack
+// and copied out (measured: a 1 KiB POD paid a second copy of itself).
+
+// Exactly recv_bytes (the pipe's whole-message path).
+inline absl::StatusOr<std::string> ReceiveRawBytes(PipeEnd& end, const Deadline& deadline) {
+  absl::StatusOr<std::string> bytes(absl::in_place);
+  if (absl::Status status = end.recv_bytes_into(*bytes, deadline); !status.ok()) bytes = status;
+  return bytes;
+}
+
+// Converts to a T that holds the next message's bytes (its receive's status
+// in `status`). StatusOr<T>(in_place, ReceivedValue<T>{...}) builds that T in
+// the StatusOr's own storage (the conversion's result is elided into it), so
+// the message is copied once, ring to result, and T's bytes are not
+// value-initialized (zeroed) first: for a large record that zeroing costs as
+// much as the copy itself.
+template <typename T>
+struct ReceivedValue {
+  PipeEnd& end;
+  const Deadline& deadline;
+  absl::Status& status;
+  operator T() const {
+    T value;  // default-initialized: the receive overwrites every byte
+    status = end.recv_bytes_into(std::as_writable_bytes(std::span<T>(std::addressof(value), 1)),
+                                 deadline);
+    // No indeterminate bytes in a value, even one about to be discarded
+    // (memset: T is trivially copyable; T{} would be a temporary of its size).
+    if (!status.ok()) std::memset(static_cast<void*>(std::addressof(value)), 0, sizeof(T));
+    return value;
   }
+};
+
+// A plain copy of a type whose every byte pattern the codec accepts: the
+// message goes straight into the result, no other copy.
+template <typename T, typename Codec>
+absl::StatusOr<T> ReceiveInPlace(PipeEnd& end, const Deadline& deadline) {
+  absl::Status status;
+  absl::StatusOr<T> result(absl::in_place, ReceivedValue<T>{end, deadline, status});
+  if (!status.ok()) {
+    result = absl::IsDataLoss(status) ? Annotate<T, Codec>(status, "cannot decode") : status;
+  }
+  return result;
+}
+
+// A plain copy that the codec still checks (e.g. that a bool is 0 or 1): the
+// message goes straight into a buffer of the value's size (no piecewise
+// reader), which the codec then decodes from memory.
+template <typename T, typename Codec>
+absl::StatusOr<T> ReceiveThenCheck(PipeEnd& end, const Deadline& deadline) {
+  std::array<std::byte, sizeof(T)> bytes;
+  if (absl::Status status = end.recv_bytes_into(std::span<std::byte>(bytes), deadline);
+      !status.ok()) {
+    return absl::IsDataLoss(status) ? Annotate<T, Codec>(status, "cannot decode") : status;
+  }
+  ByteReader in{std::span<const std::byte>(bytes)};
+  return DecodeWhole<T, Codec>(in);
+}
+
+// Any other codec: decoded piece by piece straight out of the ring.
+template <typename T, typename Codec>
+absl::StatusOr<T> ReceiveDecoded(PipeEnd& end, const Deadline& deadline) {
   for (;;) {
     absl::StatusOr<IncomingMessage> message = end.begin_recv(deadline);
     if (!message.ok()) return message.status();
@@ -413,6 +447,20 @@ absl::StatusOr<T> ReceiveValue(PipeEnd& end, const Deadline& deadline) {
     // never delivered; take the next one.
     if (in.message_aborted()) continue;
     return value;
+  }
+}
+
+template <typename T, typename Codec>
+absl::StatusOr<T> ReceiveValue(PipeEnd& end, const Deadline& deadline) {
+  if constexpr (std::is_same_v<Codec, RawBytesCodec> && std::is_same_v<T, std::string>) {
+    return ReceiveRawBytes(end, deadline);
+  } else if constexpr (std::is_same_v<Codec, TriviallyCopyableCodec> &&
+                       !std::is_same_v<T, bool> && std::is_default_constructible_v<T>) {
+    return ReceiveInPlace<T, Codec>(end, deadline);
+  } else if constexpr (std::is_same_v<Codec, TriviallyCopyableCodec>) {
+    return ReceiveThenCheck<T, Codec>(end, deadline);
+  } else {
+    return ReceiveDecoded<T, Codec>(end, deadline);
   }
 }
 

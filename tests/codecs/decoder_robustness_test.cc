@@ -226,6 +226,37 @@ TEST(PipeDecodingTest, AnUndecodableMessageIsConsumedAndReportedThenTheNextArriv
   EXPECT_EQ(*value, (std::vector<std::uint64_t>{1, 2, 3}));
 }
 
+// recv<T> of a plain record receives straight into its result (codec.h,
+// ReceiveInPlace): every way it can fail leaves the pipe as it was, and a
+// record larger than the ring still arrives whole.
+TEST(PipeDecodingTest, APlainRecordReceivedInPlaceFailsCleanlyAndArrivesWhole) {
+  struct Block {
+    std::uint64_t words[4096];  // 32 KiB: streamed through a 4 KiB ring
+  };
+  auto pipe = Pipe({.buffer_size = 4096});
+  ASSERT_TRUE(pipe.ok());
+  auto& receiver = pipe->first;
+  auto& sender = pipe->second;
+  EXPECT_TRUE(IsWouldBlock(receiver.try_recv<std::uint64_t>().status()));
+  EXPECT_TRUE(IsTimeout(receiver.recv_for<std::uint64_t>(std::chrono::milliseconds(1)).status()));
+  ASSERT_TRUE(sender.send_bytes("seven b").ok());  // 7 bytes, not 8
+  ASSERT_TRUE(sender.send(std::uint64_t{0x1122334455667788}).ok());
+  absl::StatusOr<std::uint64_t> value = receiver.recv<std::uint64_t>();
+  ASSERT_TRUE(absl::IsDataLoss(value.status())) << value.status();
+  EXPECT_NE(value.status().message().find("cannot decode"), std::string::npos) << value.status();
+  value = receiver.recv<std::uint64_t>();
+  ASSERT_TRUE(value.ok()) << value.status();
+  EXPECT_EQ(*value, 0x1122334455667788u);
+
+  auto block = std::make_unique<Block>();
+  for (std::uint64_t i = 0; i < 4096; ++i) block->words[i] = i * 0x9e3779b97f4a7c15u;
+  std::thread writer([&] { ASSERT_TRUE(sender.send(*block).ok()); });
+  absl::StatusOr<Block> received = receiver.recv<Block>();
+  writer.join();
+  ASSERT_TRUE(received.ok()) << received.status();
+  EXPECT_EQ(std::memcmp(received->words, block->words, sizeof(Block)), 0);
+}
+
 TEST(PipeDecodingTest, AStreamedMessageWithAHugeLengthFailsWithoutAllocating) {
   // Larger than the ring: decoded while it streams in from another thread.
   auto pipe = Pipe({.buffer_size = 256});
