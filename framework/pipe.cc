@@ -122,16 +122,12 @@ absl::StatusOr<IncomingMessage> PipeEnd::begin_recv(const Deadline& deadline) {
   return IncomingMessage(std::move(*message));
 }
 
-absl::Status PipeEnd::finish_recv_bytes(IncomingMessage message, std::string& bytes,
-                                        const Deadline& deadline) {
+absl::Status PipeEnd::recv_bytes_visiting(
+    absl::FunctionRef<void(std::span<const std::byte>)> visit, std::string& scratch,
+    const Deadline& deadline) {
   absl::StatusOr<internal::Ring*> ring = endpoint_.ReceiveRing();
   if (!ring.ok()) return ring.status();
-  if (message.prefix_returned_) {
-    return absl::InvalidArgumentError("finish_recv_bytes: pieces of the message were read");
-  }
-  const internal::CallContext context = endpoint_.Context(deadline);
-  (*ring)->KeepPartial(context, std::move(message.message_));
-  return (*ring)->ReceiveInto(bytes, context);
+  return (*ring)->ReceiveVisiting(visit, scratch, endpoint_.Context(deadline));
 }
 
 absl::Status PipeEnd::recv_bytes_into(std::string& message, const Deadline& deadline) {

@@ -86,6 +86,7 @@
 #include <string_view>
 #include <utility>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "buffered_pipe/deadline.h"
@@ -370,13 +371,16 @@ class PipeEnd {
                                                     MessageType sends, MessageType receives,
                                                     std::string_view expected);
 
-  // Receives `message` (taken by begin_recv, no piece read yet) whole into
-  // `bytes`, as recv_bytes_into would: a streamed message whose rest does
-  // not come by the deadline is kept by this end and resumed by its next
-  // receive. For codecs that decode from memory what they cannot afford to
-  // lose half way.
-  absl::Status finish_recv_bytes(IncomingMessage message, std::string& bytes,
-                                 const Deadline& deadline);
+  // Receives the next message whole, as recv_bytes_into would (a streamed
+  // message that does not finish by the deadline is kept by this end and
+  // resumed by its next receive; one cut short by its sender is skipped), and
+  // hands its bytes to `visit`: in place in the ring when the message is one
+  // contiguous frame (no copy; its space is given back once `visit` returns,
+  // or throws), else gathered into `scratch` first. For codecs that decode
+  // from memory. The bytes in place are shared memory: `visit` bounds every
+  // read by their size (a ByteReader does) and keeps no view past its return.
+  absl::Status recv_bytes_visiting(absl::FunctionRef<void(std::span<const std::byte>)> visit,
+                                   std::string& scratch, const Deadline& deadline);
 
   // The typed calls, defined in buffered_pipe/codecs/codec.h.
   template <typename T, typename Codec>

@@ -9,6 +9,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <span>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -88,6 +90,49 @@ TEST(PipeTest, DeliversEveryLengthThroughEveryRingSize) {
           << "buffer " << buffer_size << " length " << lengths[i];
     }
     writer.join();
+  }
+}
+
+// recv_bytes_visiting (the codecs' whole-message receive): in place, wrapped
+// at the ring's end (through the scratch), streamed, and with a visitor that
+// throws, every message is seen once, whole, in order, and its space is given
+// back (else the writer would stop once the ring filled).
+TEST(PipeTest, VisitingReceivesSeeEveryMessageWholeAndGiveTheirSpaceBack) {
+  for (std::uint64_t buffer_size : {256u, 4096u}) {
+    auto [receiver, sender] = MakePipe(buffer_size);
+    std::vector<std::size_t> lengths;
+    for (std::size_t length = 0; length <= 300; ++length) lengths.push_back(length);
+    for (std::size_t length : {1000u, 4095u, 4097u, 20000u}) lengths.push_back(length);
+    for (std::size_t length = 0; length <= 300; length += 7) lengths.push_back(length);
+    std::thread writer([&, &sender = sender] {
+      for (std::size_t i = 0; i < lengths.size(); ++i) {
+        ASSERT_TRUE(sender.send_bytes_for(ShortMessage(i, lengths[i]), 30s).ok());
+      }
+    });
+    std::string scratch;
+    for (std::size_t i = 0; i < lengths.size(); ++i) {
+      int visits = 0;
+      std::string seen;
+      const auto visit = [&](std::span<const std::byte> bytes) {
+        ++visits;
+        seen.assign(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+        if (i % 3 == 0) throw std::runtime_error("a decoder that throws");
+      };
+      if (i % 3 == 0) {
+        EXPECT_THROW((void)receiver.recv_bytes_visiting(visit, scratch, Deadline::After(30s)),
+                     std::runtime_error);
+      } else {
+        const absl::Status status = receiver.recv_bytes_visiting(visit, scratch, Deadline::After(30s));
+        ASSERT_TRUE(status.ok()) << status;
+      }
+      ASSERT_EQ(visits, 1);
+      ASSERT_EQ(seen, ShortMessage(i, lengths[i]))
+          << "buffer " << buffer_size << " length " << lengths[i];
+    }
+    writer.join();
+    EXPECT_TRUE(IsWouldBlock(
+        receiver.recv_bytes_visiting([](std::span<const std::byte>) {}, scratch,
+                                     Deadline::NonBlocking())));
   }
 }
 

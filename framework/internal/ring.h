@@ -29,6 +29,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "buffered_pipe/deadline.h"
 #include "buffered_pipe/internal/layout.h"
@@ -285,6 +286,13 @@ class Ring {
   // slot, the static pipe's case, whose records never stream, such a
   // message is dropped.)
   absl::Status ReceiveInto(std::string& message, const CallContext& context);
+  // Receives the next message whole, as ReceiveInto does, and hands its
+  // bytes to `visit`: in place in the ring when it is one contiguous frame
+  // (no copy; the frame is released once `visit` returns or throws), else
+  // gathered into `scratch` first. The bytes in place are shared memory a
+  // peer may still write: `visit` bounds every read by their size.
+  absl::Status ReceiveVisiting(absl::FunctionRef<void(std::span<const std::byte>)> visit,
+                               std::string& scratch, const CallContext& context);
   // Receives a message of exactly `size` bytes into `target`; a message of
   // another size is dropped and reported as DataLoss. Resumes and keeps
   // partial messages as ReceiveInto does.
@@ -384,6 +392,15 @@ class Ring {
   // The poll of a blocked call: dead peers, then the owner it waits for
   // (DataLoss once that owner is orphaned, see owner_watch.h).
   absl::Status PollFor(OwnerWatch& watch);
+  // ReceiveInto's work on the message WaitForMessage took: into `message`,
+  // or `skipped` (nothing delivered, the caller takes the next message: its
+  // sender gave up, or another thread of this end resumed it).
+  struct WholeMessage {
+    absl::Status status = absl::OkStatus();
+    bool skipped = false;
+  };
+  WholeMessage TakeWhole(ReceiveTransaction& transaction, std::string& message,
+                         const CallContext& context);
   // Reads the rest of a streamed message into `message` (appending).
   absl::Status ReadRest(ReceiveTransaction& transaction, std::string& message,
                         const Deadline& deadline);

@@ -52,53 +52,95 @@ bool TimedOut(const absl::Status& status) {
 
 }  // namespace
 
+Ring::WholeMessage Ring::TakeWhole(ReceiveTransaction& transaction, std::string& message,
+                                   const CallContext& context) {
+  if (!transaction.active()) {
+    // A streamed message this end began before: finish it first.
+    std::unique_ptr<PartialReceive> kept = context.partial->Take();
+    if (kept == nullptr) return {.skipped = true};  // another thread of this end took it
+    transaction = std::move(kept->transaction);
+    transaction.context_ = context;
+    message = std::move(kept->bytes);
+  } else {
+    if (!transaction.streaming_) {
+      // One frame: copy it out and release it, no piece loop.
+      const std::span<std::byte> first =
+          Contiguous(transaction.position_, 0, transaction.frame_bytes_);
+      message.assign(reinterpret_cast<const char*>(first.data()), first.size());
+      if (first.size() < transaction.frame_bytes_) {
+        message.append(reinterpret_cast<const char*>(data_),
+                       transaction.frame_bytes_ - first.size());
+      }
+      transaction.frame_held_ = false;
+      transaction.ring_ = nullptr;
+      return {.status = ReleaseRead(transaction.position_, transaction.owner_)};
+    }
+    // A stream: its announced size is untrusted, so it only bounds the
+    // pre-allocation.
+    constexpr std::uint64_t kTrustedReserve = std::uint64_t{64} << 20;
+    message.clear();
+    if (transaction.size() != kUnknownSize) {
+      message.reserve(static_cast<std::size_t>(std::min(transaction.size(), kTrustedReserve)));
+    }
+  }
+  absl::Status status = ReadRest(transaction, message, context.deadline);
+  if (TimedOut(status) && transaction.active()) {
+    // Keep our place in the stream: the next receive on this end resumes.
+    KeepPartial(context, PartialReceive{std::move(transaction), std::move(message)});
+    message.clear();
+    return {.status = std::move(status)};
+  }
+  // The sender gave up or died in the middle: never delivered; next one.
+  if (absl::IsAborted(status)) return {.skipped = true};
+  if (!status.ok()) return {.status = std::move(status)};
+  if (transaction.size() != kUnknownSize && message.size() != transaction.size()) {
+    return {.status = absl::DataLossError(absl::StrCat(
+                "message announced ", transaction.size(), " bytes but carried ", message.size()))};
+  }
+  return {};
+}
+
 absl::Status Ring::ReceiveInto(std::string& message, const CallContext& context) {
   for (;;) {
     ReceiveTransaction transaction;
     if (absl::Status status = WaitForMessage(context, transaction); !status.ok()) return status;
-    if (!transaction.active()) {
-      // A streamed message this end began before: finish it first.
-      std::unique_ptr<PartialReceive> kept = context.partial->Take();
-      if (kept == nullptr) continue;  // another thread of this end took it
-      transaction = std::move(kept->transaction);
-      transaction.context_ = context;
-      message = std::move(kept->bytes);
-    } else {
-      if (!transaction.streaming_) {
-        // One frame: copy it out and release it, no piece loop.
-        const std::span<std::byte> first =
-            Contiguous(transaction.position_, 0, transaction.frame_bytes_);
-        message.assign(reinterpret_cast<const char*>(first.data()), first.size());
-        if (first.size() < transaction.frame_bytes_) {
-          message.append(reinterpret_cast<const char*>(data_),
-                         transaction.frame_bytes_ - first.size());
-        }
+    WholeMessage taken = TakeWhole(transaction, message, context);
+    if (!taken.skipped) return std::move(taken.status);
+  }
+}
+
+absl::Status Ring::ReceiveVisiting(absl::FunctionRef<void(std::span<const std::byte>)> visit,
+                                   std::string& scratch, const CallContext& context) {
+  for (;;) {
+    ReceiveTransaction transaction;
+    if (absl::Status status = WaitForMessage(context, transaction); !status.ok()) return status;
+    if (transaction.active() && !transaction.streaming_) {
+      const std::span<std::byte> first =
+          Contiguous(transaction.position_, 0, transaction.frame_bytes_);
+      if (first.size() == transaction.frame_bytes_) {
+        // In place: the frame stays held while `visit` reads it, and is
+        // released on the way out, also if `visit` throws.
         transaction.frame_held_ = false;
         transaction.ring_ = nullptr;
+        struct ReleaseOnExit {
+          Ring& ring;
+          const std::uint64_t position;
+          const std::uint32_t owner;
+          bool released = false;
+          ~ReleaseOnExit() {
+            if (!released) (void)ring.ReleaseRead(position, owner);
+          }
+        } release{*this, transaction.position_, transaction.owner_};
+        visit(first);
+        release.released = true;
         return ReleaseRead(transaction.position_, transaction.owner_);
       }
-      // A stream: its announced size is untrusted, so it only bounds the
-      // pre-allocation.
-      constexpr std::uint64_t kTrustedReserve = std::uint64_t{64} << 20;
-      message.clear();
-      if (transaction.size() != kUnknownSize) {
-        message.reserve(static_cast<std::size_t>(std::min(transaction.size(), kTrustedReserve)));
-      }
     }
-    const absl::Status status = ReadRest(transaction, message, context.deadline);
-    if (TimedOut(status) && transaction.active()) {
-      // Keep our place in the stream: the next receive on this end resumes.
-      KeepPartial(context, PartialReceive{std::move(transaction), std::move(message)});
-      message.clear();
-      return status;
-    }
-    // The sender gave up or died in the middle: never delivered; next one.
-    if (absl::IsAborted(status)) continue;
-    if (!status.ok()) return status;
-    if (transaction.size() != kUnknownSize && message.size() != transaction.size()) {
-      return absl::DataLossError(absl::StrCat("message announced ", transaction.size(),
-                                              " bytes but carried ", message.size()));
-    }
+    // Wrapped at the ring's end, streamed, or resumed: whole into `scratch`.
+    WholeMessage taken = TakeWhole(transaction, scratch, context);
+    if (taken.skipped) continue;
+    if (!taken.status.ok()) return std::move(taken.status);
+    visit(std::as_bytes(std::span(scratch)));
     return absl::OkStatus();
   }
 }
