@@ -392,6 +392,8 @@ class Ring {
   // The poll of a blocked call: dead peers, then the owner it waits for
   // (DataLoss once that owner is orphaned, see owner_watch.h).
   absl::Status PollFor(OwnerWatch& watch);
+  // A one-frame message WaitForMessage took: copied into `message`, released.
+  absl::Status TakeFrame(ReceiveTransaction& transaction, std::string& message);
   // ReceiveInto's work on the message WaitForMessage took: into `message`,
   // or `skipped` (nothing delivered, the caller takes the next message: its
   // sender gave up, or another thread of this end resumed it).

@@ -52,6 +52,17 @@ bool TimedOut(const absl::Status& status) {
 
 }  // namespace
 
+inline absl::Status Ring::TakeFrame(ReceiveTransaction& transaction, std::string& message) {
+  const std::span<std::byte> first = Contiguous(transaction.position_, 0, transaction.frame_bytes_);
+  message.assign(reinterpret_cast<const char*>(first.data()), first.size());
+  if (first.size() < transaction.frame_bytes_) {
+    message.append(reinterpret_cast<const char*>(data_), transaction.frame_bytes_ - first.size());
+  }
+  transaction.frame_held_ = false;
+  transaction.ring_ = nullptr;
+  return ReleaseRead(transaction.position_, transaction.owner_);
+}
+
 Ring::WholeMessage Ring::TakeWhole(ReceiveTransaction& transaction, std::string& message,
                                    const CallContext& context) {
   if (!transaction.active()) {
@@ -62,19 +73,7 @@ Ring::WholeMessage Ring::TakeWhole(ReceiveTransaction& transaction, std::string&
     transaction.context_ = context;
     message = std::move(kept->bytes);
   } else {
-    if (!transaction.streaming_) {
-      // One frame: copy it out and release it, no piece loop.
-      const std::span<std::byte> first =
-          Contiguous(transaction.position_, 0, transaction.frame_bytes_);
-      message.assign(reinterpret_cast<const char*>(first.data()), first.size());
-      if (first.size() < transaction.frame_bytes_) {
-        message.append(reinterpret_cast<const char*>(data_),
-                       transaction.frame_bytes_ - first.size());
-      }
-      transaction.frame_held_ = false;
-      transaction.ring_ = nullptr;
-      return {.status = ReleaseRead(transaction.position_, transaction.owner_)};
-    }
+    if (!transaction.streaming_) return {.status = TakeFrame(transaction, message)};
     // A stream: its announced size is untrusted, so it only bounds the
     // pre-allocation.
     constexpr std::uint64_t kTrustedReserve = std::uint64_t{64} << 20;
@@ -104,6 +103,8 @@ absl::Status Ring::ReceiveInto(std::string& message, const CallContext& context)
   for (;;) {
     ReceiveTransaction transaction;
     if (absl::Status status = WaitForMessage(context, transaction); !status.ok()) return status;
+    // One frame (the hot path): copied out and released, no piece loop.
+    if (transaction.active() && !transaction.streaming_) return TakeFrame(transaction, message);
     WholeMessage taken = TakeWhole(transaction, message, context);
     if (!taken.skipped) return std::move(taken.status);
   }
