@@ -18,6 +18,12 @@ ByteWriter::ByteWriter(OutgoingMessage& message, std::uint64_t announced_size)
 
 ByteWriter::ByteWriter(std::string& target) : target_(Target::kString), string_(&target) {}
 
+ByteWriter::ByteWriter(std::string& buffer, std::size_t limit) : target_(Target::kBounded) {
+  if (buffer.size() < limit) buffer.resize(limit);
+  span_begin_ = cursor_ = reinterpret_cast<std::byte*>(buffer.data());
+  limit_ = span_begin_ + limit;
+}
+
 void ByteWriter::Flush() {
   if (target_ != Target::kMessage) return;
   const auto in_place = static_cast<std::size_t>(cursor_ - span_begin_);
@@ -38,6 +44,11 @@ void ByteWriter::Fail(absl::Status status) {
 
 void ByteWriter::WriteSlow(const void* data, std::size_t size) {
   if (!status_.ok()) return;
+  if (target_ == Target::kBounded) {
+    overflowed_ = true;
+    cursor_ = limit_;  // every later write comes here and is ignored
+    return;
+  }
   if (target_ == Target::kString) {
     string_->append(static_cast<const char*>(data), size);
     flushed_ += size;

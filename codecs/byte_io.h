@@ -54,6 +54,13 @@ class ByteWriter {
   explicit ByteWriter(std::string& target);
   // Keeps nothing, counts the bytes (for a codec's EncodedSize).
   static ByteWriter Counting() { return ByteWriter(); }
+  // Writes into the first `limit` bytes of `buffer` (resized to at least
+  // `limit`, its capacity reused): the bytes written are
+  // buffer.substr(0, bytes_written()). An encoding longer than `limit` is
+  // not an error: overflowed() turns true and later writes are ignored.
+  static ByteWriter Bounded(std::string& buffer, std::size_t limit) {
+    return ByteWriter(buffer, limit);
+  }
 
   ByteWriter(const ByteWriter&) = delete;
   ByteWriter& operator=(const ByteWriter&) = delete;
@@ -83,6 +90,8 @@ class ByteWriter {
     return target_ == Target::kCounter ? counted_ : flushed_ + (cursor_ - span_begin_);
   }
   bool ok() const { return status_.ok(); }
+  // A Bounded writer met more bytes than its limit.
+  bool overflowed() const { return overflowed_; }
   // Ok, or the first error a write met.
   const absl::Status& status() const { return status_; }
 
@@ -92,8 +101,9 @@ class ByteWriter {
   absl::Status Finish();
 
  private:
-  enum class Target { kCounter, kString, kMessage };
+  enum class Target { kCounter, kString, kMessage, kBounded };
   ByteWriter() = default;
+  ByteWriter(std::string& buffer, std::size_t limit);  // Bounded
   void WriteSlow(const void* data, std::size_t size);
   // Advances the message past the bytes written in place.
   void Flush();
@@ -109,6 +119,7 @@ class ByteWriter {
   std::byte* limit_ = nullptr;
   std::uint64_t flushed_ = 0;  // bytes handed to the message or string
   std::uint64_t counted_ = 0;  // counting writer
+  bool overflowed_ = false;    // bounded writer
   absl::Status status_;
 };
 

@@ -122,6 +122,10 @@ struct CerealCodec {
   static constexpr std::uint64_t kId = 3;
   static constexpr std::string_view kName = "cereal binary";
 
+  // EncodedSize is Encode counted: the pipe need not ask for it before a
+  // small encoding (codec.h, SendValue).
+  static constexpr bool kEncodedSizeCountsEncode = true;
+
   // A sizing pass: runs the serialize functions, keeps nothing.
   template <typename T>
   static absl::StatusOr<std::uint64_t> EncodedSize(const T& value) {

@@ -53,6 +53,29 @@ class ByteWriterIntoRingTest : public ::testing::TestWithParam<bool> {};
 
 // Messages of every length from 0 to 3000 bytes through a 256-byte ring:
 // one frame (wrapping or not) or streamed chunks, written in random pieces.
+TEST(ByteWriterTest, ABoundedWriterFillsItsBufferThenOnlyReportsOverflow) {
+  std::string buffer = "old contents that are longer than the limit";
+  {
+    ByteWriter out = ByteWriter::Bounded(buffer, 8);
+    out.Write(std::string_view("abc"));
+    out.Write(std::string_view("defgh"));  // exactly the limit
+    EXPECT_TRUE(out.Finish().ok());
+    EXPECT_FALSE(out.overflowed());
+    EXPECT_EQ(out.bytes_written(), 8u);
+    EXPECT_EQ(buffer.substr(0, 8), "abcdefgh");
+  }
+  std::string small;
+  ByteWriter out = ByteWriter::Bounded(small, 4);
+  EXPECT_GE(small.size(), 4u);
+  out.Write(std::string_view("abc"));
+  out.Write(std::string_view("de"));  // one byte too many
+  EXPECT_TRUE(out.overflowed());
+  out.Write(std::string_view("x"));  // would fit the byte left: ignored all the same
+  EXPECT_TRUE(out.overflowed());
+  EXPECT_TRUE(out.Finish().ok()) << "overflow is not an error of the codec";
+  EXPECT_EQ(small.substr(0, 3), "abc");
+}
+
 TEST_P(ByteWriterIntoRingTest, EveryByteArrivesWhateverTheWriteSizes) {
   const bool announce_size = GetParam();
   auto pipe = Pipe({.buffer_size = 256});
