@@ -14,6 +14,7 @@ set(BUFFERED_PIPE_FRAMEWORK_HEADERS
   internal/layout.h
   internal/owner_watch.h
   internal/process_identity.h
+  internal/received_value.h
   internal/ring.h
   internal/ring_status.h
   internal/schedule_point.h

@@ -120,6 +120,7 @@
 #include "buffered_pipe/codecs/raw_bytes.h"
 #include "buffered_pipe/codecs/trivially_copyable.h"
 #include "buffered_pipe/deadline.h"
+#include "buffered_pipe/internal/received_value.h"
 #include "buffered_pipe/message_type.h"
 #include "buffered_pipe/message.h"
 #include "buffered_pipe/pipe.h"
@@ -422,34 +423,13 @@ inline absl::StatusOr<std::string> ReceiveRawBytes(PipeEnd& end, const Deadline&
   return bytes;
 }
 
-// Converts to a T that holds the next message's bytes (its receive's status
-// in `status`). StatusOr<T>(in_place, ReceivedValue<T>{...}) builds that T in
-// the StatusOr's own storage (the conversion's result is elided into it), so
-// the message is copied once, ring to result, and T's bytes are not
-// value-initialized (zeroed) first: for a large record that zeroing costs as
-// much as the copy itself.
-template <typename T>
-struct ReceivedValue {
-  PipeEnd& end;
-  const Deadline& deadline;
-  absl::Status& status;
-  operator T() const {
-    T value;  // default-initialized: the receive overwrites every byte
-    status = end.recv_bytes_into(std::as_writable_bytes(std::span<T>(std::addressof(value), 1)),
-                                 deadline);
-    // No indeterminate bytes in a value, even one about to be discarded
-    // (memset: T is trivially copyable; T{} would be a temporary of its size).
-    if (!status.ok()) std::memset(static_cast<void*>(std::addressof(value)), 0, sizeof(T));
-    return value;
-  }
-};
-
 // A plain copy of a type whose every byte pattern the codec accepts: the
 // message goes straight into the result, no other copy.
 template <typename T, typename Codec>
 absl::StatusOr<T> ReceiveInPlace(PipeEnd& end, const Deadline& deadline) {
   absl::Status status;
-  absl::StatusOr<T> result(absl::in_place, ReceivedValue<T>{end, deadline, status});
+  absl::StatusOr<T> result(absl::in_place,
+                           internal::ReceivedValue<T, PipeEnd>{end, deadline, status});
   if (!status.ok()) {
     result = absl::IsDataLoss(status) ? Annotate<T, Codec>(status, "cannot decode") : status;
   }

@@ -93,6 +93,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <new>
 #include <span>
 #include <string>
@@ -105,6 +106,7 @@
 #include "absl/strings/str_cat.h"
 #include "buffered_pipe/deadline.h"
 #include "buffered_pipe/internal/endpoint.h"
+#include "buffered_pipe/internal/received_value.h"
 #include "buffered_pipe/internal/ring.h"
 #include "buffered_pipe/message_type.h"
 #include "buffered_pipe/pipe.h"
@@ -491,9 +493,19 @@ class TypedStaticPipeEnd {
     return recv_until(Deadline::After(timeout));
   }
   absl::StatusOr<T> recv_until(const Deadline& deadline) {
-    std::array<std::byte, sizeof(T)> bytes;
-    if (absl::Status status = end_.recv_bytes_into(bytes, deadline); !status.ok()) return status;
-    return std::bit_cast<T>(bytes);
+    if constexpr (std::is_default_constructible_v<T>) {
+      // The record goes straight from its slot into the result (one copy;
+      // internal/received_value.h).
+      absl::Status status;
+      absl::StatusOr<T> result(absl::in_place,
+                               internal::ReceivedValue<T, StaticPipeEnd>{end_, deadline, status});
+      if (!status.ok()) result = std::move(status);
+      return result;
+    } else {
+      std::array<std::byte, sizeof(T)> bytes;
+      if (absl::Status status = end_.recv_bytes_into(bytes, deadline); !status.ok()) return status;
+      return std::bit_cast<T>(bytes);
+    }
   }
   absl::StatusOr<T> try_recv() { return recv_until(Deadline::NonBlocking()); }
 
