@@ -340,12 +340,68 @@ absl::Status EncodeInto(const T& value, ByteWriter& out) {
 }
 
 // Encodings up to this size are made in memory and sent whole (SendValue).
+// Its own scratch, apart from the receive's (ThreadScratch): a thread that
+// sends and receives in turn does not resize one string back and forth.
 inline constexpr std::size_t kEncodedInMemoryBytes = std::size_t{16} << 10;
 inline std::string& ThreadEncodeScratch() {
   thread_local std::string scratch;
   return scratch;
 }
 
+// Encodes `value` once into this thread's scratch and sends it with the
+// pipe's whole-message send (one claim, one copy). With `announced` (the
+// codec's EncodedSize), what Encode wrote must match it. nullopt: the
+// encoding outgrew the scratch (only without `announced`); nothing was sent.
+template <typename T, typename Codec>
+std::optional<absl::Status> SendInMemory(PipeEnd& end, const T& value,
+                                         std::optional<std::uint64_t> announced,
+                                         const Deadline& deadline) {
+  std::string scratch = std::move(ThreadEncodeScratch());  // a re-entrant encoder gets its own
+  ByteWriter out = ByteWriter::Bounded(scratch, kEncodedInMemoryBytes);
+  absl::Status status = EncodeInto<T, Codec>(value, out);
+  if (status.ok()) status = Annotate<T, Codec>(out.Finish(), "cannot encode");
+  if (status.ok() && announced.has_value() &&
+      (out.overflowed() || out.bytes_written() != *announced)) {
+    status = Annotate<T, Codec>(
+        absl::InvalidArgumentError(absl::StrCat(
+            "the codec wrote ", out.overflowed() ? "more" : absl::StrCat(out.bytes_written()),
+            " bytes but its EncodedSize announced ", *announced)),
+        "cannot encode");
+  }
+  std::optional<absl::Status> sent;
+  if (!status.ok()) {
+    sent = std::move(status);
+  } else if (!out.overflowed()) {
+    sent = end.send_bytes_until(std::string_view(scratch.data(), out.bytes_written()), deadline);
+  }
+  ThreadEncodeScratch() = std::move(scratch);
+  return sent;
+}
+
+// Writes the encoding of `announced` bytes straight into the ring as it
+// streams (for values too large for the scratch).
+template <typename T, typename Codec>
+absl::Status SendStreamed(PipeEnd& end, const T& value, std::uint64_t announced,
+                          const Deadline& deadline) {
+  absl::StatusOr<OutgoingMessage> message = end.begin_send(announced, deadline);
+  if (!message.ok()) return message.status();
+  ByteWriter out(*message, announced);
+  absl::Status status = EncodeInto<T, Codec>(value, out);
+  if (status.ok()) status = Annotate<T, Codec>(out.Finish(), "cannot encode");
+  if (!status.ok()) {
+    message->abort();
+    return status;
+  }
+  return message->commit();
+}
+
+// perf of a 64 B cereal record when every value went through SendStreamed:
+// the sender was the bottleneck, in BeginSend and the transaction, and ran
+// the codec twice (sizing, then writing). Now a small value is encoded once
+// in memory. A codec whose EncodedSize is its Encode counted
+// (kEncodedSizeCountsEncode: cereal's) is sized only when its encoding
+// outgrows the scratch; any other codec's EncodedSize is asked first, picks
+// the path, and is checked against what Encode wrote.
 template <typename T, typename Codec>
 absl::Status SendValue(PipeEnd& end, const T& value, const Deadline& deadline) {
   if constexpr (requires {
@@ -356,58 +412,21 @@ absl::Status SendValue(PipeEnd& end, const T& value, const Deadline& deadline) {
     const std::span<const std::byte> bytes = Codec::Bytes(value);
     return end.send_bytes_until(
         std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()), deadline);
-  }
-  // A small encoding is made in this thread's scratch, then sent with the
-  // pipe's whole-message send (one claim, one copy); a larger one is written
-  // straight into the ring as it streams. perf of a 64 B cereal record, all
-  // through the ring before: the sender was the bottleneck, in BeginSend and
-  // the transaction. A codec whose EncodedSize is its own encoding counted
-  // (kEncodedSizeCountsEncode, cereal's) is not asked for it unless the
-  // encoding outgrows the scratch; any other codec's EncodedSize is asked
-  // first and checked against what Encode wrote.
-  constexpr bool kSizeByEncoding = requires { requires Codec::kEncodedSizeCountsEncode; };
-  std::optional<absl::StatusOr<std::uint64_t>> size;
-  if constexpr (!kSizeByEncoding) {
-    size.emplace(Codec::EncodedSize(value));
-    if (!size->ok()) return Annotate<T, Codec>(size->status(), "cannot encode");
-  }
-  absl::Status status;
-  if (!size.has_value() || **size <= kEncodedInMemoryBytes) {
-    std::string scratch = std::move(ThreadEncodeScratch());  // a re-entrant encoder gets its own
-    ByteWriter in_memory = ByteWriter::Bounded(scratch, kEncodedInMemoryBytes);
-    status = EncodeInto<T, Codec>(value, in_memory);
-    if (status.ok()) status = Annotate<T, Codec>(in_memory.Finish(), "cannot encode");
-    if (status.ok() && size.has_value() &&
-        (in_memory.overflowed() || in_memory.bytes_written() != **size)) {
-      status = Annotate<T, Codec>(
-          absl::InvalidArgumentError(absl::StrCat(
-              "the codec wrote ", in_memory.overflowed() ? "more" : absl::StrCat(in_memory.bytes_written()),
-              " bytes but its EncodedSize announced ", **size)),
-          "cannot encode");
+  } else {
+    constexpr bool kSizedByEncoding = requires { requires Codec::kEncodedSizeCountsEncode; };
+    if constexpr (kSizedByEncoding) {
+      if (std::optional<absl::Status> sent =
+              SendInMemory<T, Codec>(end, value, std::nullopt, deadline)) {
+        return *std::move(sent);
+      }
     }
-    const bool done = !status.ok() || !in_memory.overflowed();
-    if (status.ok() && done) {
-      status = end.send_bytes_until(std::string_view(scratch.data(), in_memory.bytes_written()),
-                                    deadline);
+    absl::StatusOr<std::uint64_t> size = Codec::EncodedSize(value);
+    if (!size.ok()) return Annotate<T, Codec>(size.status(), "cannot encode");
+    if (!kSizedByEncoding && *size <= kEncodedInMemoryBytes) {
+      return *SendInMemory<T, Codec>(end, value, *size, deadline);  // always sends or fails
     }
-    ThreadEncodeScratch() = std::move(scratch);
-    if (done) return status;
+    return SendStreamed<T, Codec>(end, value, *size, deadline);
   }
-  if (!size.has_value()) {
-    size.emplace(Codec::EncodedSize(value));
-    if (!size->ok()) return Annotate<T, Codec>(size->status(), "cannot encode");
-  }
-  const std::uint64_t announced = **size;
-  absl::StatusOr<OutgoingMessage> message = end.begin_send(announced, deadline);
-  if (!message.ok()) return message.status();
-  ByteWriter out(*message, announced);
-  status = EncodeInto<T, Codec>(value, out);
-  if (status.ok()) status = Annotate<T, Codec>(out.Finish(), "cannot encode");
-  if (!status.ok()) {
-    message->abort();
-    return status;
-  }
-  return message->commit();
 }
 
 // The receive paths below are separate functions, each returning one named
