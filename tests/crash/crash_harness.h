@@ -42,8 +42,14 @@
 namespace buffered_pipe::crash {
 
 // The bound the crash suite asserts: a survivor's call that was blocked when
-// a peer died returns within this time of the death.
-inline constexpr std::chrono::milliseconds kMaxReturnAfterDeath{1000};
+// a peer died returns within this time of the death. It tells a bounded
+// recovery from a hang or a lost wake-up, not the recovery's speed (that is
+// the "survivors' return" line the suite prints: median ~15-60 ms, about
+// the dead-peer poll). It must hold with 8 lanes of 4-6 processes on 2 cores
+// next to another test: there, measured on the 2-core VM (2026-12-04, two
+// crash suites at once, 9 x 150 runs), p99 ~640 ms and a tail that passed
+// 1000 ms in 2 of 9 suites (1165 and 1417 ms: processes waiting for a CPU).
+inline constexpr std::chrono::milliseconds kMaxReturnAfterDeath{3000};
 
 enum class PipeKind { kGeneric, kStatic };
 enum class Role { kSender, kReceiver };
