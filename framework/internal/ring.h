@@ -353,9 +353,15 @@ class Ring {
     ClaimAttempt(Attempt attempt) : Attempt(std::move(attempt)) {}  // NOLINT: a wait or an error
     std::uint64_t position = 0;
   };
+  // A sender that finds the ring full waits, while it spins, for
+  // 1/kRefillFraction of the ring to be free (Claim).
+  static constexpr std::uint64_t kRefillFraction = 16;
   // `recount`: check open ends against the process table (AnyEndOpen).
+  // `room_wanted`: blocks that must be free before it claims (at least
+  // `blocks`, at most the ring): Claim's refill batch (kRefillFraction).
   ClaimAttempt TryClaim(std::uint64_t blocks, std::uint32_t owner, std::uint64_t writer_token,
-                        const CallContext& context, bool recount, OwnerWatch& watch);
+                        const CallContext& context, bool recount, OwnerWatch& watch,
+                        std::uint64_t room_wanted);
   // Whether an end of the kind is open: the total, and with `recount` (a
   // caller that has waited a poll interval) the process table too.
   bool AnyEndOpen(bool senders, bool recount) const;

@@ -65,7 +65,7 @@ absl::StatusOr<std::uint64_t> Ring::AdvanceReleased(std::uint64_t tail) {
 
 Ring::ClaimAttempt Ring::TryClaim(std::uint64_t blocks, std::uint32_t owner,
                                   std::uint64_t writer_token, const CallContext& context,
-                                  bool recount, OwnerWatch& watch) {
+                                  bool recount, OwnerWatch& watch, std::uint64_t room_wanted) {
   if (Cancelled(context)) return Attempt::Done(ClosedError());
   if (!AnyEndOpen(/*senders=*/false, recount)) return Attempt::Done(BrokenPipeError());
   // Another sender streams a long message: wait for it (its release wakes us).
@@ -81,7 +81,8 @@ Ring::ClaimAttempt Ring::TryClaim(std::uint64_t blocks, std::uint32_t owner,
   // sender that read `released` (itself acquired from the releaser): the
   // receivers' reads of the blocks we are about to reuse happen before.
   const std::uint64_t hint = control_->released_hint.load(std::memory_order_acquire);
-  if (hint > tail || tail + blocks - hint > spec_.capacity_blocks) {
+  const std::uint64_t wanted = std::max(blocks, std::min(room_wanted, spec_.capacity_blocks));
+  if (hint > tail || tail + wanted - hint > spec_.capacity_blocks) {
     // Short of space by the hint (or a stale tail): look at `released`, and
     // walk past frames released out of order.
     const std::uint64_t released = control_->released.load(std::memory_order_seq_cst);
@@ -99,7 +100,7 @@ Ring::ClaimAttempt Ring::TryClaim(std::uint64_t blocks, std::uint32_t owner,
     // Release: see the load of the hint above. Racing senders may store an
     // older value; the hint then lags, which only costs a look at `released`.
     control_->released_hint.store(*advanced, std::memory_order_release);
-    if (tail + blocks > *advanced + spec_.capacity_blocks) return Attempt::Blocked();
+    if (tail + wanted > *advanced + spec_.capacity_blocks) return Attempt::Blocked();
   }
   if (tail + blocks >= stamp::kPositionLimit) {
     return Attempt::Done(absl::ResourceExhaustedError("the ring's 2^53 positions are used up"));
@@ -154,13 +155,26 @@ Ring::ClaimAttempt Ring::Claim(std::uint64_t blocks, std::uint32_t owner,
                                std::uint64_t writer_token, const CallContext& context) {
   OwnerWatch watch;
   // The common case needs no waiting: try once before setting up the loop.
-  ClaimAttempt claim = TryClaim(blocks, owner, writer_token, context, false, watch);
+  ClaimAttempt claim = TryClaim(blocks, owner, writer_token, context, false, watch, 0);
   if (!claim.done()) {
+    // A full ring: while spinning, a blocking sender waits for a sixteenth
+    // of the ring to be free, not just for its frame. Claiming each frame as
+    // soon as the receivers free it kept the sender walking `released` and
+    // reading the cells receivers were writing, one frame at a time, which
+    // slowed the receivers it waited for (bp_generic 64 B, see the commit).
+    // After the spin, in the yield and park phases, its own frame is enough
+    // (so no sender waits on more than the ring can give), and a
+    // non-blocking call never waits for more than it asks.
+    const std::uint64_t batch =
+        context.deadline.is_non_blocking() ? 0 : spec_.capacity_blocks / kRefillFraction;
+    int attempts = 0;
     claim = WaitLoop(
         control_->space, context.deadline,
         [&](bool polled) {
+          ++attempts;
+          const std::uint64_t room = attempts <= kSpinRounds ? batch : 0;
           // From the first poll on, recount open ends (see AnyEndOpen).
-          return TryClaim(blocks, owner, writer_token, context, polled, watch);
+          return TryClaim(blocks, owner, writer_token, context, polled, watch, room);
         },
         [&] { return PollFor(watch); });
   }
