@@ -107,7 +107,11 @@
 // other use of the wake-up pairing. Senders keep `released_hint` on their
 // own line and read `released` only when the hint says space is short, so
 // the one-sender one-receiver case touches no line of the other side per
-// message beyond the cell and the payload.
+// message beyond the cell and the payload. "Many frames per walk" also
+// holds when the ring is full: a blocking sender that finds no room waits,
+// while it spins, for 1/16 of the ring (Ring::kRefillFraction) before it
+// claims again, instead of walking over each frame a receiver frees (only
+// when to claim changes; no step, state or order does).
 //
 // Read-modify-writes per message with one sender and one receiver: two, the
 // sender's claim CAS and the receiver's claim CAS (each both takes the
