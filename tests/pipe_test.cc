@@ -341,6 +341,31 @@ TEST(PipeTest, PiecewiseMessagesCanBeAbortedAndAbandoned) {
   EXPECT_TRUE(IsWouldBlock(receiver.try_recv_bytes().status()));
 }
 
+// A piecewise receive may hold its message as long as it likes: it never
+// holds the head lock (layout.h, "Receive"), so a whole-message receive of
+// another thread takes the next message meanwhile, and a small message
+// received whole leaves the lock free for the next one.
+TEST(PipeTest, AHeldPiecewiseReceiveDoesNotStopOtherReceivers) {
+  auto [receiver, sender] = MakePipe(4096);
+  ASSERT_TRUE(sender.send_bytes("held").ok());
+  ASSERT_TRUE(sender.send_bytes("next").ok());
+  ASSERT_TRUE(sender.send_bytes("last").ok());
+  absl::StatusOr<IncomingMessage> incoming = receiver.begin_recv();
+  ASSERT_TRUE(incoming.ok()) << incoming.status();
+  absl::StatusOr<std::string> next;
+  std::thread other([&] { next = receiver.recv_bytes_for(std::chrono::seconds(10)); });
+  other.join();
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_EQ(*next, "next");
+  absl::StatusOr<std::span<const std::byte>> piece = incoming->next_piece();
+  ASSERT_TRUE(piece.ok()) << piece.status();
+  EXPECT_EQ(std::string_view(reinterpret_cast<const char*>(piece->data()), piece->size()), "held");
+  incoming->abandon();
+  absl::StatusOr<std::string> last = receiver.try_recv_bytes();
+  ASSERT_TRUE(last.ok()) << last.status();
+  EXPECT_EQ(*last, "last");
+}
+
 TEST(PipeTest, MessagesOfUnknownSizeStream) {
   auto [receiver, sender] = MakePipe(256);
   for (std::size_t length : {0u, 10u, 1000u}) {

@@ -70,6 +70,9 @@
 //     RELEASED(p') --claim CAS by a sender--> CLAIMED(p, sender)
 //     CLAIMED(p)   --commit (exchange)------> COMMITTED(p)          payload written
 //     COMMITTED(p) --claim CAS by receiver--> READING(p, receiver)
+//     COMMITTED(p) --copied under the head lock--> RELEASED(p), or left as it
+//                                            is when the copier moves `released`
+//                                            past p (then stale)
 //     READING(p)   --release (store)--------> RELEASED(p)           senders then move `released` past p
 //     CLAIMED(p)   --abort / dead sender----> PADDING(p)            never delivered
 //     PADDING(p)   --CAS by a receiver------> RELEASED(p)           skipped
@@ -86,37 +89,70 @@
 // corruption). The store is followed by the load of `data.parked`: one of
 // the two uses of the wake-up pairing, see "Waiting".
 //
-// Receive: a receiver reads `head` = H and the stamp of cell H. COMMITTED(H)
-// means the extent and payload are complete. It CASes the stamp to
-// READING(H, owner) (the claim and its owner, atomically), stores head =
-// H + blocks (only the claimer of H moves head past it; if it dies first,
-// the resolution of its claim does), copies the payload out, and releases
-// the frame.
+// Receive: every claim at the head is made under the head lock
+// (RingControl::head_lock, on the receivers' own line): one CAS of a token
+// (nonce, owner) from 0, taken only once the receiver has seen a frame to
+// take at head (so that idle receivers never write the line), and dropped
+// with a release store by its holder (or by the resolution of a dead
+// holder, below). Under the lock the receiver reads `head` = H and the
+// stamp of cell H; COMMITTED(H) means the extent and payload are complete.
+// Nothing else changes a COMMITTED stamp at head while the lock is held
+// (senders and recovery only write CLAIMED, PADDING and READING stamps), so
+// what it saw stays true. Then one of two ways:
 //
-// Release: the receiver stores RELEASED(H) in the frame's cell (a release
-// store, on the line its claim has just written: no other line changes
-// owner). Receivers never write `released`. A sender that lacks space (by
+//  - Copied under the lock (a SINGLE frame of at most Ring::kLockedCopyBytes,
+//    taken by a call that copies it out at once: no user code runs under
+//    the lock). The receiver stores locked_frame = H, then head = H +
+//    blocks, copies the payload, and releases without writing the cell:
+//    if `released` == H, every frame before this one is released and it
+//    stores released = H + blocks; else it stores RELEASED(H) in the cell,
+//    as below. Then it drops the lock. The cell keeps its COMMITTED(H)
+//    stamp, stale once head has passed H (no step looks at a stamp below
+//    head as COMMITTED). With one sender and one receiver this is the hot
+//    path: the receiver writes only its own line and the release line; the
+//    cell line is written by the sender alone.
+//  - Claimed in the cell (longer frames, chunks of a stream, piecewise
+//    receives that the caller holds as long as it likes): the receiver
+//    CASes the stamp to READING(H, owner) (the claim and its owner, in one
+//    step), stores head = H + blocks (only the claimer of H moves head past
+//    it; if it dies first, the resolution of its claim does), drops the
+//    lock, copies the payload out, and releases the frame as below.
+//
+// Why the store of `released` is safe beside the walkers' CAS: it is made
+// only when `released` == H under the lock, and no other party can move
+// `released` from H meanwhile: walkers pass only RELEASED cells and cell H
+// says COMMITTED; padding is dropped only under the lock; recovery writes
+// only stamps. A walker that read an older value fails its CAS, as
+// `released` never takes a value twice.
+//
+// Release (of a frame claimed in the cell): the receiver stores RELEASED(H)
+// in the frame's cell (a release store, on the line its claim has just
+// written: no other line changes owner). A sender that lacks space (by
 // its hint, below) walks the cells from `released` over every RELEASED
 // frame, dropping padding on the way (padding after received frames lies at
-// `head`), and moves `released` past all of them with one CAS: many frames
-// per walk, so the release line is written by senders only and about once
-// per ring's worth of traffic while space is plentiful. A RELEASED cell stays
-// so until `released` passes it (its position is reused only after that),
-// so a walker whose CAS loses to another walker's shorter walk can retry
-// from the value it finds. The receiver then loads `space.parked`: the
-// other use of the wake-up pairing. Senders keep `released_hint` on their
-// own line and read `released` only when the hint says space is short, so
-// the one-sender one-receiver case touches no line of the other side per
-// message beyond the cell and the payload. "Many frames per walk" also
-// holds when the ring is full: a blocking sender that finds no room waits,
-// while it spins, for 1/16 of the ring (Ring::kRefillFraction) before it
-// claims again, instead of walking over each frame a receiver frees (only
-// when to claim changes; no step, state or order does).
+// `head`; the walker drops it only if it gets the head lock, else the lock's
+// holder is at head and drops it), and moves `released` past all of them
+// with one CAS: many frames per walk, while space is plentiful. A RELEASED
+// cell stays so until `released` passes it (its position is reused only
+// after that), so a walker whose CAS loses to another walker's shorter walk
+// can retry from the value it finds. The receiver then loads
+// `space.parked`: the other use of the wake-up pairing (a receiver that
+// drops the head lock also loads `data.parked`, for receivers waiting on
+// the lock). Senders keep `released_hint` on their own line and read
+// `released` only when the hint says space is short. "Many frames per walk"
+// also holds when the ring is full: a blocking sender that finds no room
+// waits, while it spins, for 1/16 of the ring (Ring::kRefillFraction) before
+// it claims again, instead of walking over each frame a receiver frees,
+// and pauses between its looks (Ring::kRefillPauses), as each look reads
+// the release line the receiver writes (only when to claim changes; no
+// step, state or order does).
 //
 // Read-modify-writes per message with one sender and one receiver: two, the
-// sender's claim CAS and the receiver's claim CAS (each both takes the
-// position and records the owner that crash recovery needs), plus one CAS
-// on `released` per walk, shared by all the frames the walk passes.
+// sender's claim CAS (on the cell) and the receiver's CAS of the head lock
+// (on its own line, which no other party writes while it is alone), plus
+// one CAS on `released` per walk. The lines that change owner per message
+// are the cell line (sender writes, receiver reads) and the release line
+// (receiver writes, sender reads about once per ring's worth).
 //
 // Crash safety. Every claim carries its owner, the process-table slot of the
 // process that made it. When a process dies (detected by its pid and start
@@ -131,6 +167,17 @@
 //                        receiver: other receivers may already have taken
 //                        later messages of the same sender, and per-sender
 //                        order would break.)
+//   head lock of dead -> if it had moved head past locked_frame (head >
+//                        locked_frame >= released) and that cell still says
+//                        COMMITTED(locked_frame), the frame it copied under
+//                        the lock is lost with it: the cell becomes
+//                        RELEASED(locked_frame) (the same rule as READING);
+//                        if head is still locked_frame, nothing was taken.
+//                        Then the lock is freed (a CAS from the dead token).
+//                        (locked_frame may be left from an earlier holding:
+//                        that frame was released before the lock was
+//                        dropped, so its cell is not COMMITTED or `released`
+//                        is past it, and nothing changes.)
 // and its stream holds (below). Only CLAIMED and READING carry an owner, and
 // every live such stamp lies in the live window [released, tail); a stamp
 // whose position is below `released` is stale (a frame whose blocks
@@ -193,7 +240,7 @@ inline constexpr std::size_t kPageSize = 4096;
 // "BPIPESEG" in little-endian byte order.
 inline constexpr std::uint64_t kSegmentMagic = 0x4745534550495042ULL;
 // Bump on any change to anything in this file.
-inline constexpr std::uint32_t kLayoutVersion = 4;
+inline constexpr std::uint32_t kLayoutVersion = 5;
 
 inline constexpr std::uint32_t kMaxRings = 2;
 // Owner ids are 8 bits in a stamp; 0 means "no owner", so slots are 1..255.
@@ -292,7 +339,7 @@ struct StreamHeader {
 };
 static_assert(sizeof(StreamHeader) == 16);
 
-// Stream hold words (`stream_writer`, `stream_reader`): 0 = free, otherwise a
+// Hold words (`stream_writer`, `stream_reader`, `head_lock`): 0 = free, otherwise a
 // token [nonce:48][flags:8][owner:8]. The owner lets survivors release the
 // hold of a dead process; the nonce makes tokens of two threads of one
 // process different.
@@ -325,9 +372,15 @@ struct alignas(kCacheLineSize) RingControl {
   std::atomic<std::uint64_t> stream_writer;
   // Release line: moved by senders only, past RELEASED cells (see Release).
   alignas(kCacheLineSize) std::atomic<std::uint64_t> released;
-  // Receiver line: written by receivers only.
+  // Receiver line: written by receivers only (and by a sender that drops
+  // padding under the head lock, see Release).
   alignas(kCacheLineSize) std::atomic<std::uint64_t> head;
   std::atomic<std::uint64_t> stream_reader;
+  // 0, or the token (see `token`) of the party that may claim at head.
+  std::atomic<std::uint64_t> head_lock;
+  // The last frame a holder of head_lock took without a cell claim (for the
+  // resolution of a dead holder); written under the lock before head moves.
+  std::atomic<std::uint64_t> locked_frame;
   // Receivers park here; senders read `parked` after each commit.
   WaitLine data;
   // Senders park here; receivers read `parked` after each release.

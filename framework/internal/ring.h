@@ -27,6 +27,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/functional/function_ref.h"
@@ -108,6 +109,10 @@ struct ReceiveTransactionState {
   std::uint64_t writer_token_ = 0;
   // Current frame.
   bool frame_held_ = false;
+  // The head lock's token while the frame was taken under it (copied out
+  // and released at once, layout.h "Receive"); 0 for a frame claimed in its
+  // cell.
+  std::uint64_t head_lock_ = 0;
   std::uint64_t position_ = 0;
   std::uint64_t frame_blocks_ = 0;
   std::uint64_t frame_bytes_ = 0;
@@ -190,7 +195,9 @@ class ReceiveTransaction : private ring_internal::ReceiveTransactionState {
   friend class Ring;
   // Takes the claimed frame at `position` as the current one.
   void HoldFrame(std::uint64_t position, std::uint64_t extent_word);
-  void ReleaseFrame();
+  // Releases the current frame (dropping the head lock if it was taken
+  // under it).
+  absl::Status ReleaseFrame();
 
 };
 
@@ -254,6 +261,12 @@ struct RingSnapshot {
 
 class Ring {
  public:
+  // SINGLE frames of at most this many payload bytes, taken by a call that
+  // copies them out at once, are copied under the head lock and released
+  // without a write to their cell (layout.h, "Receive"); longer ones are
+  // claimed in their cell, so that receivers copy them in parallel.
+  static constexpr std::uint64_t kLockedCopyBytes = 2048;
+
   Ring(const RingView& view, RingClient* client);
   Ring(const Ring&) = delete;
   Ring& operator=(const Ring&) = delete;
@@ -356,6 +369,8 @@ class Ring {
   // A sender that finds the ring full waits, while it spins, for
   // 1/kRefillFraction of the ring to be free (Claim).
   static constexpr std::uint64_t kRefillFraction = 16;
+  // Pauses between two looks of a sender that waits for that batch.
+  static constexpr int kRefillPauses = 16;
   // `recount`: check open ends against the process table (AnyEndOpen).
   // `room_wanted`: blocks that must be free before it claims (at least
   // `blocks`, at most the ring): Claim's refill batch (kRefillFraction).
@@ -373,7 +388,46 @@ class Ring {
   absl::Status Publish(std::uint64_t position, std::uint32_t owner, CellState state);
 
   // Waits for the next message and claims its first frame into `transaction`.
-  absl::Status WaitForMessage(const CallContext& context, ReceiveTransaction& transaction);
+  // `copy_at_once`: the caller copies a one-frame message out and releases
+  // it before it does anything else (so a small one may be taken under the
+  // head lock).
+  absl::Status WaitForMessage(const CallContext& context, ReceiveTransaction& transaction,
+                              bool copy_at_once);
+
+  // The head lock (layout.h, "Receive") while a receiving step holds it:
+  // dropped when it goes out of scope, unless handed to a transaction.
+  class HeadLock {
+   public:
+    HeadLock() = default;
+    HeadLock(Ring* ring, std::uint64_t token) : ring_(ring), token_(token) {}
+    HeadLock(HeadLock&& other) noexcept
+        : ring_(other.ring_), token_(std::exchange(other.token_, 0)) {}
+    HeadLock& operator=(HeadLock&& other) noexcept {
+      if (this != &other) {
+        Drop();
+        ring_ = other.ring_;
+        token_ = std::exchange(other.token_, 0);
+      }
+      return *this;
+    }
+    ~HeadLock() { Drop(); }
+    bool held() const { return token_ != 0; }
+    // Hands the lock over (to a transaction, which drops it on release).
+    std::uint64_t Keep() { return std::exchange(token_, 0); }
+
+   private:
+    void Drop() {
+      if (token_ != 0) ring_->UnlockHead(std::exchange(token_, 0));
+    }
+    Ring* ring_ = nullptr;
+    std::uint64_t token_ = 0;
+  };
+  // Takes the head lock for `owner` if it is free (not held on return
+  // otherwise; the holder's owner is then named to `watch`, if any).
+  HeadLock TryLockHead(std::uint32_t owner, OwnerWatch* watch);
+  // Drops the head lock and wakes whoever may wait for it: receivers, and
+  // a sender whose walk stopped at padding behind it.
+  void UnlockHead(std::uint64_t token);
 
   // What a receiver finds at `head`: when the attempt succeeded, an empty
   // cell or a COMMITTED frame with a valid extent. Frames in between states
@@ -386,14 +440,16 @@ class Ring {
     std::uint64_t observed = 0;     // the stamp of its cell
     std::uint64_t extent_word = 0;  // valid for a COMMITTED frame
     bool empty = false;             // nothing claimed at head yet
+    HeadLock lock;                  // held for a COMMITTED frame
   };
   // The start of every receiving attempt: Cancelled once the end is
-  // closed, else what lies at head.
+  // closed, else what lies at head (a COMMITTED frame with the head lock
+  // held, so that the caller may claim it).
   HeadFrame LookAtHead(const CallContext& context, std::uint32_t owner, OwnerWatch& watch);
 
   // Receiving steps. They fill `transaction` when they take a frame.
-  Attempt TryBeginReceive(const CallContext& context, bool recount, OwnerWatch& watch,
-                          ReceiveTransaction& transaction);
+  Attempt TryBeginReceive(const CallContext& context, bool recount, bool copy_at_once,
+                          OwnerWatch& watch, ReceiveTransaction& transaction);
   Attempt TryNextChunk(ReceiveTransaction& transaction, OwnerWatch& watch);
   // The poll of a blocked call: dead peers, then the owner it waits for
   // (DataLoss once that owner is orphaned, see owner_watch.h).
@@ -418,6 +474,9 @@ class Ring {
                        std::uint32_t owner);
   // Releases the frame at `position` read by `owner` and wakes senders.
   absl::Status ReleaseRead(std::uint64_t position, std::uint32_t owner);
+  // Releases the frame at `position` taken under the head lock, then drops
+  // the lock (`token`).
+  absl::Status ReleaseLocked(std::uint64_t position, std::uint64_t blocks, std::uint64_t token);
   // Moves `head` past the frame at `head` whose dead reader's claim was resolved.
   void HelpHead(std::uint64_t head, std::uint64_t observed);
   // Receives and drops the frame at `head` (padding or orphan chunk).
@@ -427,6 +486,9 @@ class Ring {
 
   void ResolveDeadClaim(Cell& cell, std::uint64_t observed);
   void ResolveDeadRead(Cell& cell, std::uint64_t observed);
+  // Frees the head lock of a dead holder, and the frame it had taken under
+  // it (layout.h, "Crash safety").
+  void ResolveDeadHeadLock(std::uint32_t dead_owner);
 
   absl::Status Corrupt(const char* what) const;
   bool Cancelled(const CallContext& context) const {

@@ -58,9 +58,9 @@ inline absl::Status Ring::TakeFrame(ReceiveTransaction& transaction, std::string
   if (first.size() < transaction.frame_bytes_) {
     message.append(reinterpret_cast<const char*>(data_), transaction.frame_bytes_ - first.size());
   }
-  transaction.frame_held_ = false;
+  absl::Status status = transaction.ReleaseFrame();
   transaction.ring_ = nullptr;
-  return ReleaseRead(transaction.position_, transaction.owner_);
+  return status;
 }
 
 Ring::WholeMessage Ring::TakeWhole(ReceiveTransaction& transaction, std::string& message,
@@ -102,7 +102,10 @@ Ring::WholeMessage Ring::TakeWhole(ReceiveTransaction& transaction, std::string&
 absl::Status Ring::ReceiveInto(std::string& message, const CallContext& context) {
   for (;;) {
     ReceiveTransaction transaction;
-    if (absl::Status status = WaitForMessage(context, transaction); !status.ok()) return status;
+    if (absl::Status status = WaitForMessage(context, transaction, /*copy_at_once=*/true);
+        !status.ok()) {
+      return status;
+    }
     // One frame (the hot path): copied out and released, no piece loop.
     if (transaction.active() && !transaction.streaming_) return TakeFrame(transaction, message);
     WholeMessage taken = TakeWhole(transaction, message, context);
@@ -114,8 +117,13 @@ absl::Status Ring::ReceiveVisiting(absl::FunctionRef<void(std::span<const std::b
                                    std::string& scratch, const CallContext& context) {
   for (;;) {
     ReceiveTransaction transaction;
-    if (absl::Status status = WaitForMessage(context, transaction); !status.ok()) return status;
-    if (transaction.active() && !transaction.streaming_) {
+    if (absl::Status status = WaitForMessage(context, transaction, /*copy_at_once=*/true);
+        !status.ok()) {
+      return status;
+    }
+    // A frame taken under the head lock goes through `scratch` (copied and
+    // released at once): no user code runs under the lock.
+    if (transaction.active() && !transaction.streaming_ && transaction.head_lock_ == 0) {
       const std::span<std::byte> first =
           Contiguous(transaction.position_, 0, transaction.frame_bytes_);
       if (first.size() == transaction.frame_bytes_) {
@@ -154,7 +162,10 @@ absl::Status Ring::ReceiveExactly(void* target, std::uint64_t size, const CallCo
   };
   for (;;) {
     ReceiveTransaction transaction;
-    if (absl::Status status = WaitForMessage(context, transaction); !status.ok()) return status;
+    if (absl::Status status = WaitForMessage(context, transaction, /*copy_at_once=*/true);
+        !status.ok()) {
+      return status;
+    }
     if (!transaction.active()) {
       // A streamed message this end began before: the whole-message path
       // finishes it, then it is checked against `size` like any other.
@@ -170,9 +181,9 @@ absl::Status Ring::ReceiveExactly(void* target, std::uint64_t size, const CallCo
         return wrong_size(transaction.frame_bytes_);
       }
       CopyOut(transaction.position_, 0, out, size);
-      transaction.frame_held_ = false;
+      absl::Status status = transaction.ReleaseFrame();
       transaction.ring_ = nullptr;
-      return ReleaseRead(transaction.position_, transaction.owner_);
+      return status;
     }
     // A stream: copied piece by piece, never past `size`.
     std::uint64_t received = 0;

@@ -26,6 +26,40 @@ void Ring::ReleaseReaderHold(std::uint64_t token, std::uint64_t replacement) {
   WakeParked(control_->data);
 }
 
+// --- The head lock --------------------------------------------------------------
+
+Ring::HeadLock Ring::TryLockHead(std::uint32_t owner, OwnerWatch* watch) {
+  // seq_cst (free on x86): the re-check of a receiver parked behind the
+  // lock (pairing (b) with UnlockHead). A held lock is waited for without
+  // writing its line.
+  std::uint64_t holder = control_->head_lock.load(std::memory_order_seq_cst);
+  if (holder == 0) {
+    // The token only has to name the owner: the holder knows it holds, and
+    // recovery frees the lock of a dead owner only.
+    const std::uint64_t token = token::Make(1, owner);
+    // SYNC POINT READ+WRITE: the head lock. Acquire pairs with the previous
+    // holder's release in UnlockHead: its moves of head (and `released`)
+    // happen before our look at head.
+    if (control_->head_lock.compare_exchange_strong(holder, token, std::memory_order_acquire,
+                                                    std::memory_order_relaxed)) {
+      ReachSchedulePoint(SchedulePoint::kHeadLocked);
+      return HeadLock(this, token);
+    }
+  }
+  if (watch != nullptr) watch->Blocked(token::Owner(holder));
+  return HeadLock();
+}
+
+void Ring::UnlockHead(std::uint64_t token) {
+  (void)token;  // only the holder drops a live holder's lock: a plain store
+  // SYNC POINT WRITE: release, see TryLockHead. The loads of `parked` below
+  // are ordered after it by the wake-up pairing (wait.h (b)).
+  control_->head_lock.store(0, std::memory_order_release);
+  ReachSchedulePoint(SchedulePoint::kHeadUnlocked);
+  WakeParkedAfterStore(control_->data);
+  WakeParkedAfterStore(control_->space);
+}
+
 // --- Receiving -----------------------------------------------------------------
 
 bool Ring::ClaimForReading(std::uint64_t head, std::uint64_t observed, std::uint64_t blocks,
@@ -81,6 +115,29 @@ absl::Status Ring::ReleaseRead(std::uint64_t position, std::uint32_t owner) {
   return absl::OkStatus();
 }
 
+absl::Status Ring::ReleaseLocked(std::uint64_t position, std::uint64_t blocks,
+                                 std::uint64_t token) {
+  ReachSchedulePoint(SchedulePoint::kReceiverBeforeRelease);
+  // Under the head lock with `released` == position, nobody else can move
+  // `released` (layout.h, "Receive"); a stale smaller value only makes us
+  // take the cell's way. Relaxed: a comparison only.
+  if (control_->released.load(std::memory_order_relaxed) == position) {
+    // SYNC POINT WRITE: the release, without a write to the cell. Release:
+    // our reads of the payload happen before a sender that acquires
+    // `released` reuses the blocks.
+    control_->released.store(position + blocks, std::memory_order_release);
+  } else {
+    // Frames before this one are still being read: the cell's way, as
+    // ReleaseRead (a walker passes it once they are released).
+    CellAt(position).stamp.store(stamp::Make(position, 0, CellState::kReleased),
+                                 std::memory_order_release);
+  }
+  ReachSchedulePoint(SchedulePoint::kReceiverReleased);
+  // Wakes parked senders as well as receivers (after both stores).
+  UnlockHead(token);
+  return absl::OkStatus();
+}
+
 void Ring::Drop(std::uint64_t head, std::uint64_t observed, std::uint64_t blocks,
                 std::uint32_t owner) {
   if (ClaimForReading(head, observed, blocks, owner)) (void)ReleaseRead(head, owner);
@@ -132,6 +189,16 @@ Ring::HeadFrame Ring::LookAtHead(const CallContext& context, std::uint32_t owner
   if (state != CellState::kCommitted && state != CellState::kPadding) {
     return Attempt::Done(Corrupt("unknown frame state"));
   }
+  // A frame to take: only under the head lock. Its holder is a few steps
+  // from dropping it (or dead, which the poll finds): retry soon.
+  frame.lock = TryLockHead(owner, &watch);
+  if (!frame.lock.held()) return Attempt::Retry();
+  // The frame may have been taken before we locked; under the lock, what
+  // we see now stays (layout.h, "Receive"). seq_cst as above.
+  if (control_->head.load(std::memory_order_seq_cst) != frame.head ||
+      cell.stamp.load(std::memory_order_seq_cst) != frame.observed) {
+    return Attempt::Retry();
+  }
   frame.extent_word = cell.extent.load(std::memory_order_relaxed);
   if (absl::Status status = ValidateExtent(frame.extent_word); !status.ok()) {
     return Attempt::Done(std::move(status));
@@ -143,8 +210,8 @@ Ring::HeadFrame Ring::LookAtHead(const CallContext& context, std::uint32_t owner
   return frame;
 }
 
-Attempt Ring::TryBeginReceive(const CallContext& context, bool recount, OwnerWatch& watch,
-                              ReceiveTransaction& transaction) {
+Attempt Ring::TryBeginReceive(const CallContext& context, bool recount, bool copy_at_once,
+                              OwnerWatch& watch, ReceiveTransaction& transaction) {
   if (context.partial != nullptr && context.partial->occupied() && !Cancelled(context)) {
     // This end stopped in the middle of a streamed message: it resumes that
     // one first (its chunks are its alone). Done with no transaction.
@@ -170,8 +237,19 @@ Attempt Ring::TryBeginReceive(const CallContext& context, bool recount, OwnerWat
   const FrameKind kind = extent::Kind(extent_word);
   switch (kind) {
     case FrameKind::kSingle:
-      if (!ClaimForReading(head, observed, blocks, owner)) return Attempt::Retry();
       transaction.size_ = extent::Bytes(extent_word);
+      if (copy_at_once && transaction.size_ <= kLockedCopyBytes) {
+        // Taken under the lock, which the transaction keeps until the
+        // caller has copied the payload out. Relaxed: read only by the
+        // resolution of a dead holder, after it acquires the head below.
+        control_->locked_frame.store(head, std::memory_order_relaxed);
+        // Release: see ClaimForReading.
+        control_->head.store(head + blocks, std::memory_order_release);
+        ReachSchedulePoint(SchedulePoint::kReceiverTookUnderLock);
+        transaction.head_lock_ = frame.lock.Keep();
+        break;
+      }
+      if (!ClaimForReading(head, observed, blocks, owner)) return Attempt::Retry();
       break;
     case FrameKind::kFirst: {
       std::uint64_t reader = control_->stream_reader.load(std::memory_order_seq_cst);
@@ -226,18 +304,19 @@ Attempt Ring::TryBeginReceive(const CallContext& context, bool recount, OwnerWat
   return Attempt::Done();
 }
 
-absl::Status Ring::WaitForMessage(const CallContext& context, ReceiveTransaction& transaction) {
+absl::Status Ring::WaitForMessage(const CallContext& context, ReceiveTransaction& transaction,
+                                  bool copy_at_once) {
   transaction.context_ = context;
   transaction.owner_ = client_->owner();
   OwnerWatch watch;
   // The common case needs no waiting: try once before setting up the loop.
-  Attempt begun = TryBeginReceive(context, false, watch, transaction);
+  Attempt begun = TryBeginReceive(context, false, copy_at_once, watch, transaction);
   if (!begun.done()) {
     begun = WaitLoop(
         control_->data, context.deadline,
         [&](bool polled) {
           // From the first poll on, recount open ends (see AnyEndOpen).
-          return TryBeginReceive(context, polled, watch, transaction);
+          return TryBeginReceive(context, polled, copy_at_once, watch, transaction);
         },
         [&] { return PollFor(watch); });
   }
@@ -261,7 +340,9 @@ absl::StatusOr<ReceiveTransaction> Ring::BeginReceive(const CallContext& context
   CallContext without_partial = context;
   without_partial.partial = nullptr;
   ReceiveTransaction transaction;
-  if (absl::Status status = WaitForMessage(without_partial, transaction); !status.ok()) {
+  // Piecewise: the caller holds the frame as long as it likes.
+  if (absl::Status status = WaitForMessage(without_partial, transaction, /*copy_at_once=*/false);
+      !status.ok()) {
     return status;
   }
   return transaction;
@@ -276,7 +357,9 @@ absl::StatusOr<PartialReceive> Ring::BeginReceiveResuming(const CallContext& con
       }
     }
     PartialReceive message;
-    if (absl::Status status = WaitForMessage(context, message.transaction); !status.ok()) {
+    if (absl::Status status =
+            WaitForMessage(context, message.transaction, /*copy_at_once=*/false);
+        !status.ok()) {
       return status;
     }
     if (message.transaction.active()) return message;
@@ -363,6 +446,7 @@ ReceiveTransaction& ReceiveTransaction::operator=(ReceiveTransaction&& other) no
     ReceiveTransactionState::operator=(other);
     other.ring_ = nullptr;
     other.frame_held_ = false;
+    other.head_lock_ = 0;
   }
   return *this;
 }
@@ -376,9 +460,12 @@ void ReceiveTransaction::HoldFrame(std::uint64_t position, std::uint64_t extent_
   kind_ = extent::Kind(extent_word);
 }
 
-void ReceiveTransaction::ReleaseFrame() {
+absl::Status ReceiveTransaction::ReleaseFrame() {
   frame_held_ = false;
-  (void)ring_->ReleaseRead(position_, owner_);
+  if (head_lock_ != 0) {
+    return ring_->ReleaseLocked(position_, frame_blocks_, std::exchange(head_lock_, 0));
+  }
+  return ring_->ReleaseRead(position_, owner_);
 }
 
 absl::StatusOr<std::span<const std::byte>> ReceiveTransaction::NextPiece() {
@@ -396,7 +483,7 @@ absl::StatusOr<std::span<const std::byte>> ReceiveTransaction::NextPiece(
       return std::span<const std::byte>(piece);
     }
     if (frame_held_) {
-      ReleaseFrame();
+      (void)ReleaseFrame();
       if (kind_ == FrameKind::kSingle || kind_ == FrameKind::kLast) {
         finished_ = true;
         if (streaming_) ring_->ReleaseReaderHold(reader_token_, 0);
@@ -423,7 +510,7 @@ absl::StatusOr<std::span<const std::byte>> ReceiveTransaction::NextPiece(
 
 void ReceiveTransaction::Abandon() {
   if (ring_ == nullptr) return;
-  if (frame_held_) ReleaseFrame();
+  if (frame_held_) (void)ReleaseFrame();
   if (streaming_ && !finished_) {
     // Whatever chunks are still to come are dropped by whoever meets them.
     ring_->ReleaseReaderHold(reader_token_, token::kDiscard);

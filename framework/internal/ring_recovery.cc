@@ -60,6 +60,31 @@ void Ring::ResolveDeadRead(Cell& cell, std::uint64_t observed) {
   WakeParked(control_->space);
 }
 
+void Ring::ResolveDeadHeadLock(std::uint32_t dead_owner) {
+  std::uint64_t holder = control_->head_lock.load(std::memory_order_seq_cst);
+  if (holder == 0 || token::Owner(holder) != dead_owner) return;
+  // While the dead holder's lock stands nobody else moves head (a RELEASED
+  // frame at head, the only other case, was resolved by the cell scan
+  // before), so head and the frame are as it left them. Acquire: the head
+  // store that published locked_frame (a dead process's stores are all
+  // visible anyway; this keeps the argument within the memory model).
+  const std::uint64_t head = control_->head.load(std::memory_order_acquire);
+  const std::uint64_t frame = control_->locked_frame.load(std::memory_order_relaxed);
+  const std::uint64_t released = control_->released.load(std::memory_order_seq_cst);
+  if (released <= frame && frame < head) {
+    // It moved head past the frame it copied: the frame is lost with it,
+    // as a READING frame of a dead receiver is (layout.h, "Crash safety").
+    // If the cell no longer says COMMITTED(frame), that frame was released
+    // (locked_frame left from an earlier holding) and the CAS fails.
+    std::uint64_t expected = stamp::Make(frame, 0, CellState::kCommitted);
+    CellAt(frame).stamp.compare_exchange_strong(
+        expected, stamp::Make(frame, 0, CellState::kReleased), std::memory_order_seq_cst);
+  }
+  // seq_cst: a state change that parked receivers re-check (WakeAll follows
+  // in ResolveDeadOwner).
+  control_->head_lock.compare_exchange_strong(holder, 0, std::memory_order_seq_cst);
+}
+
 void Ring::ResolveDeadOwner(std::uint32_t dead_owner) {
   for (std::uint64_t index = 0; index < spec_.block_count; ++index) {
     Cell& cell = cells_[index];
@@ -71,6 +96,7 @@ void Ring::ResolveDeadOwner(std::uint32_t dead_owner) {
       ResolveDeadRead(cell, observed);
     }
   }
+  ResolveDeadHeadLock(dead_owner);
   const std::uint64_t writer = control_->stream_writer.load(std::memory_order_seq_cst);
   if (writer != 0 && token::Owner(writer) == dead_owner) ReleaseWriterHold(writer);
   const std::uint64_t reader = control_->stream_reader.load(std::memory_order_seq_cst);

@@ -37,9 +37,18 @@ absl::StatusOr<std::uint64_t> Ring::AdvanceReleased(std::uint64_t tail) {
       // Padding (an aborted message) is normally skipped by receivers; while
       // none is receiving, its blocks would stay taken. The frames before it
       // are all received (RELEASED), so it lies at `head`: we receive and
-      // drop it as a receiver would, which keeps released <= head.
+      // drop it as a receiver would, which keeps released <= head. That is
+      // a claim at head, made under the head lock; if another party holds
+      // the lock, it is at head and drops the padding itself, and its
+      // unlock wakes us.
       if (absl::Status status = ValidateExtent(extent_word); !status.ok()) return status;
-      Drop(walked, observed, extent::Blocks(extent_word), client_->owner());
+      HeadLock lock = TryLockHead(client_->owner(), nullptr);
+      if (!lock.held()) break;
+      // seq_cst: as the load above; under the lock the padding stays.
+      if (cell.stamp.load(std::memory_order_seq_cst) == observed &&
+          control_->head.load(std::memory_order_seq_cst) == walked) {
+        Drop(walked, observed, extent::Blocks(extent_word), client_->owner());
+      }
       continue;  // look at the same position again: now RELEASED, or taken
     }
     if (observed != stamp::Make(walked, 0, CellState::kReleased)) break;
@@ -173,6 +182,14 @@ Ring::ClaimAttempt Ring::Claim(std::uint64_t blocks, std::uint32_t owner,
         [&](bool polled) {
           ++attempts;
           const std::uint64_t room = attempts <= kSpinRounds ? batch : 0;
+          // Between looks while it waits for the batch, a few more pauses:
+          // each look reads `released`, which a receiver alone in the ring
+          // writes per message (layout.h, "Receive"); looking at every
+          // message took that line from the receiver each time (bp_generic
+          // 64 B, see the commit).
+          if (room != 0 && attempts > 1) {
+            for (int pause = 0; pause < kRefillPauses; ++pause) CpuRelax();
+          }
           // From the first poll on, recount open ends (see AnyEndOpen).
           return TryClaim(blocks, owner, writer_token, context, polled, watch, room);
         },

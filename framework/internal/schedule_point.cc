@@ -8,6 +8,9 @@ const char* SchedulePointName(SchedulePoint point) {
     case SchedulePoint::kSenderTailAdvanced: return "sender advanced tail";
     case SchedulePoint::kSenderBeforeCommit: return "sender before commit";
     case SchedulePoint::kSenderCommitted: return "sender committed";
+    case SchedulePoint::kHeadLocked: return "head locked";
+    case SchedulePoint::kReceiverTookUnderLock: return "receiver took a frame under the lock";
+    case SchedulePoint::kHeadUnlocked: return "head unlocked";
     case SchedulePoint::kReceiverClaimed: return "receiver claimed";
     case SchedulePoint::kReceiverBeforeRelease: return "receiver before release";
     case SchedulePoint::kReceiverReleased: return "receiver released";

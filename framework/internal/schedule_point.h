@@ -23,6 +23,9 @@ enum class SchedulePoint : int {
   kSenderTailAdvanced,   // tail advanced, payload not yet written
   kSenderBeforeCommit,   // payload written, stamp still CLAIMED
   kSenderCommitted,      // stamp COMMITTED, parked receivers not yet woken
+  kHeadLocked,           // head lock taken, head not yet looked at again
+  kReceiverTookUnderLock,  // head moved past a frame taken under the lock, not yet copied
+  kHeadUnlocked,         // head lock dropped, waiters not yet woken
   kReceiverClaimed,      // stamp READING, head not yet advanced
   kReceiverBeforeRelease,  // payload copied, frame not yet released
   kReceiverReleased,     // `released` moved or cell RELEASED, senders not yet woken

@@ -312,6 +312,32 @@ TEST(CorruptionTest, AStreamHoldOfAFreeSlotIsDataLossNotAnEndlessWait) {
   EXPECT_TRUE(absl::IsDataLoss(status)) << status;
 }
 
+// The head lock (layout.h, "Receive") forged for a free slot, with a
+// message at head: a receive without a deadline returns DataLoss after a
+// few polls, and a non-blocking one says it would block; once the lock is
+// free again the message is delivered whole.
+TEST(CorruptionTest, AHeadLockOfAFreeSlotIsDataLossNotAnEndlessWait) {
+  const std::string name = UniqueName("free-head-lock");
+  absl::StatusOr<std::pair<PipeEnd, PipeEnd>> pipe = CreateNamedPipe(name, {.buffer_size = 256});
+  ASSERT_TRUE(pipe.ok()) << pipe.status();
+  RawSegment raw(name);
+  ASSERT_TRUE(raw.ok());
+  ASSERT_TRUE(pipe->second.send_bytes("behind the lock").ok());
+  raw.control().head_lock.store(in::token::Make(1, 202));  // slot 202: free
+  EXPECT_TRUE(IsWouldBlock(pipe->first.try_recv_bytes().status()));
+  absl::Status status;
+  EXPECT_TRUE(ReturnsWithin(
+      2s * ::buffered_pipe::testing::TimeScale(),
+      [&] { status = pipe->first.recv_bytes().status(); },
+      [&] { raw.control().head_lock.store(0); }))
+      << "recv_bytes() waits for ever behind a head lock nobody can drop";
+  EXPECT_TRUE(absl::IsDataLoss(status)) << status;
+  raw.control().head_lock.store(0);
+  absl::StatusOr<std::string> message = pipe->first.recv_bytes();
+  ASSERT_TRUE(message.ok()) << message.status();
+  EXPECT_EQ(*message, "behind the lock");
+}
+
 // Fixed (a known limit until then): a stamp beyond the tail in the cell at
 // the tail was taken for "another sender is about to advance the tail" and
 // retried for ever by a send without a deadline.

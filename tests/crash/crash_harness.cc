@@ -338,6 +338,10 @@ std::uint32_t Classify(const internal::Segment& segment, pid_t pid, std::uint32_
         if (in::stamp::State(stamp) == in::CellState::kClaimed) points |= kHoldsClaim;
         if (in::stamp::State(stamp) == in::CellState::kReading) points |= kHoldsRead;
       }
+      // The head lock: a receiver taking a frame (a small one is copied
+      // under it, without a READING stamp: layout.h, "Receive").
+      const std::uint64_t head_lock = ring.control->head_lock.load(std::memory_order_acquire);
+      if (head_lock != 0 && in::token::Owner(head_lock) == owner) points |= kHoldsRead;
       const std::uint64_t writer = ring.control->stream_writer.load(std::memory_order_acquire);
       if (writer != 0 && in::token::Owner(writer) == owner) points |= kHoldsWriter;
       const std::uint64_t reader = ring.control->stream_reader.load(std::memory_order_acquire);

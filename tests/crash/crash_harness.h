@@ -57,7 +57,7 @@ enum class Role { kSender, kReceiver };
 // What a victim was doing when it was killed: bits, several may be set.
 enum KillPoint : std::uint32_t {
   kHoldsClaim = 1u << 0,   // a CLAIMED cell: a sender writing a frame (or a reaper's takeover)
-  kHoldsRead = 1u << 1,    // a READING cell: a receiver copying a frame out
+  kHoldsRead = 1u << 1,    // a READING cell or the head lock: a receiver taking a frame
   kHoldsWriter = 1u << 2,  // stream_writer: a sender in the middle of a long message
   kHoldsReader = 1u << 3,  // stream_reader: a receiver in the middle of a long message
   kParked = 1u << 4,       // asleep in FUTEX_WAIT (ring full / empty / hold taken)

@@ -255,17 +255,19 @@ void ScribbleWord(Input& input, const Raw& raw) {
                         std::memory_order_relaxed);
       break;
     }
-    case 3: {  // a position word: head, tail, released, released_hint
+    case 3: {  // a position word: head, tail, released, released_hint, locked_frame
       std::atomic<std::uint64_t>* words[] = {&control.head, &control.tail, &control.released,
-                                             &control.released_hint};
-      std::atomic<std::uint64_t>& word = *words[input.Byte() % 4];
+                                             &control.released_hint, &control.locked_frame};
+      std::atomic<std::uint64_t>& word = *words[input.Byte() % 5];
       const std::uint64_t base = input.Byte() & 1 ? word.load() : (input.Byte() & 1 ? head : tail);
       word.store(input.Byte() % 8 == 0 ? input.Bytes(8) : base + static_cast<std::uint64_t>(input.Signed(2)),
                  std::memory_order_relaxed);
       break;
     }
-    case 4: {  // a stream hold
-      std::atomic<std::uint64_t>& word = input.Byte() & 1 ? control.stream_writer : control.stream_reader;
+    case 4: {  // a hold: stream writer, stream reader, head lock
+      std::atomic<std::uint64_t>* words[] = {&control.stream_writer, &control.stream_reader,
+                                             &control.head_lock};
+      std::atomic<std::uint64_t>& word = *words[input.Byte() % 3];
       switch (input.Byte() % 4) {
         case 0: word.store(0); break;
         case 1: word.store(in::token::kDiscard); break;
