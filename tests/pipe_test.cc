@@ -353,7 +353,8 @@ TEST(PipeTest, AHeldPiecewiseReceiveDoesNotStopOtherReceivers) {
   absl::StatusOr<IncomingMessage> incoming = receiver.begin_recv();
   ASSERT_TRUE(incoming.ok()) << incoming.status();
   absl::StatusOr<std::string> next;
-  std::thread other([&] { next = receiver.recv_bytes_for(std::chrono::seconds(10)); });
+  PipeEnd& receiving = receiver;  // (clang 14 cannot capture a structured binding)
+  std::thread other([&] { next = receiving.recv_bytes_for(std::chrono::seconds(10)); });
   other.join();
   ASSERT_TRUE(next.ok()) << next.status();
   EXPECT_EQ(*next, "next");
