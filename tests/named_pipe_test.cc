@@ -12,11 +12,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "buffered_pipe/internal/endpoint.h"
+#include "buffered_pipe/internal/factory.h"
 #include "buffered_pipe/internal/layout.h"
 #include "buffered_pipe/pipe.h"
 #include "buffered_pipe/status.h"
@@ -300,6 +305,41 @@ TEST(NamedPipeTest, StaleNameOfACrashedCreatorIsReclaimed) {
   ASSERT_TRUE(fresh.ok()) << fresh.status();
   ASSERT_TRUE(fresh->second.send_bytes("fresh").ok());
   EXPECT_EQ(*fresh->first.recv_bytes(), "fresh");
+}
+
+// While its creator is still making a named pipe (the segment exists, the
+// creator's ends are not yet counted), an opener of the name waits: it never
+// finds a pipe without the creator's sender, which a receiver would take for
+// end of stream (as a bridge's local worker once did).
+TEST(NamedPipeTest, AnOpenerWaitsUntilTheCreatorsEndsAreCounted) {
+  const std::string name = UniqueName("creating");
+  absl::StatusOr<internal::RingSpec> ring = internal::GenericRingSpec(4096);
+  ASSERT_TRUE(ring.ok());
+  internal::SegmentSpec spec;
+  spec.kind = internal::SegmentKind::kGeneric;
+  spec.ring_count = 1;
+  spec.process_slot_count = PipeOptions{}.max_processes;
+  spec.rings[0] = *ring;
+  // The creation's first half: the name exists, the ends are not opened.
+  absl::StatusOr<std::shared_ptr<internal::Attachment>> attachment =
+      internal::CreateNamedAttachment(name, spec, {});
+  ASSERT_TRUE(attachment.ok()) << attachment.status();
+  std::atomic<bool> opened{false};
+  absl::StatusOr<PipeEnd> receiver;
+  std::thread opener([&] {
+    receiver = OpenNamedPipe(name, kReceivingSide);
+    opened.store(true);
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_FALSE(opened.load()) << "opened a pipe whose creator has no ends yet";
+  // The second half: the creator's ends.
+  absl::StatusOr<std::pair<internal::Endpoint, internal::Endpoint>> ends =
+      internal::Endpoint::OpenPair(*std::move(attachment));
+  opener.join();
+  ASSERT_TRUE(ends.ok()) << ends.status();
+  ASSERT_TRUE(receiver.ok()) << receiver.status();
+  EXPECT_EQ(receiver->peers().senders, 1u);
+  EXPECT_TRUE(IsWouldBlock(receiver->try_recv_bytes().status()));
 }
 
 TEST(NamedPipeTest, DuplexEndsOpenedByName) {

@@ -49,8 +49,12 @@ absl::StatusOr<std::pair<Endpoint, Endpoint>> Endpoint::OpenPair(
     std::shared_ptr<Attachment> attachment) {
   const std::uint32_t rings = attachment->ring_count();
   absl::StatusOr<Endpoint> first = Open(attachment, RolesOfSide(rings, 0));
-  if (!first.ok()) return first.status();
-  absl::StatusOr<Endpoint> second = Open(std::move(attachment), RolesOfSide(rings, 1));
+  absl::StatusOr<Endpoint> second =
+      first.ok() ? Open(attachment, RolesOfSide(rings, 1)) : first.status();
+  // A new named segment is opened to others only now that the creator's
+  // ends are counted (Segment::CreateNamed); also when opening failed, so
+  // that its name is an ordinary one to reclaim.
+  attachment->segment().Publish();
   if (!second.ok()) return second.status();
   return std::make_pair(std::move(*first), std::move(*second));
 }

@@ -39,7 +39,8 @@ class Endpoint {
 
   // Builds the two ends of a pipe over a fresh attachment: for one ring,
   // (receiving end, sending end); for two rings, two ends that each send on
-  // one ring and receive from the other.
+  // one ring and receive from the other. Then publishes a new named
+  // segment (Segment::Publish): openers of its name meet both ends.
   static absl::StatusOr<std::pair<Endpoint, Endpoint>> OpenPair(
       std::shared_ptr<Attachment> attachment);
   // Roles of side 0 or 1 of a pipe with `ring_count` rings.

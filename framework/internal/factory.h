@@ -30,6 +30,8 @@ struct NamedCreation {
 absl::StatusOr<std::shared_ptr<Attachment>> CreateAnonymousAttachment(
     const SegmentSpec& spec, bool keep_descriptor = false);
 
+// Not yet published (see Segment::CreateNamed): the caller opens the
+// creator's ends, then publishes; Endpoint::OpenPair does both.
 absl::StatusOr<std::shared_ptr<Attachment>> CreateNamedAttachment(const std::string& name,
                                                                   SegmentSpec spec,
                                                                   const NamedCreation& creation);

@@ -177,15 +177,14 @@ void InitializeHeader(std::byte* base, const SegmentSpec& spec, const Offsets& o
     auto* control = new (base + offsets.control[i]) RingControl();
     // Positions start one lap in, so zero-filled cells (RELEASED at 0) are
     // older than any position. Relaxed: nobody else can see the segment yet;
-    // the release store of `magic` below publishes everything.
+    // the release store of `magic` in Publish publishes everything.
     control->tail.store(ring.block_count, std::memory_order_relaxed);
     control->released.store(ring.block_count, std::memory_order_relaxed);
     control->released_hint.store(ring.block_count, std::memory_order_relaxed);
     control->head.store(ring.block_count, std::memory_order_relaxed);
   }
   header->lifecycle.store(static_cast<std::uint32_t>(Lifecycle::kReady), std::memory_order_relaxed);
-  // SYNC POINT WRITE: publishes the whole initialised segment to openers.
-  header->magic.store(kSegmentMagic, std::memory_order_release);
+  // `magic` stays 0 until Segment::Publish.
 }
 
 }  // namespace
@@ -329,6 +328,7 @@ absl::StatusOr<Segment> Segment::CreateAnonymous(const SegmentSpec& spec, bool k
   }
   if (!status.ok()) return status;
   InitializeHeader(segment.base_, spec, *offsets, segment.instance_id_);
+  segment.Publish();  // nobody can open it before the creator hands it on
   return segment;
 }
 
@@ -501,6 +501,13 @@ absl::StatusOr<Segment> Segment::MapExisting(int descriptor, const std::string& 
   segment.spec_ = spec;
   if (absl::Status status = segment.MapAndBind(descriptor, mapped); !status.ok()) return status;
   return segment;
+}
+
+void Segment::Publish() const {
+  // SYNC POINT WRITE: publishes the whole initialised segment, and whatever
+  // the creator did in it before (its slot, its ends), to openers; pairs
+  // with the acquire load of `magic` in MapExisting.
+  header().magic.store(kSegmentMagic, std::memory_order_release);
 }
 
 bool Segment::UnlinkNameIfOurs() const {

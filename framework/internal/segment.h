@@ -93,7 +93,13 @@ class Segment {
   // segment's life in this process and in every child forked from it.
   static absl::StatusOr<Segment> CreateAnonymous(const SegmentSpec& spec,
                                                  bool keep_descriptor = false);
-  // A segment under `name`, created exclusively with permission `mode`.
+  // A segment under `name`, created exclusively with permission `mode`, and
+  // not yet published: openers of the name wait (OpenNamed, up to its
+  // initialisation timeout) until the creator calls Publish(), so that the
+  // creator can take its slot and count its ends first. Otherwise a receiver
+  // opening the name in between would find no sender and report end of
+  // stream. A creator that dies before publishing leaves a name that openers
+  // refuse as never initialised, as one that dies during initialisation does.
   static absl::StatusOr<Segment> CreateNamed(const std::string& name, const SegmentSpec& spec,
                                              mode_t mode);
   // Maps an existing named segment after validating it. PermissionDenied if
@@ -134,6 +140,10 @@ class Segment {
   int descriptor() const { return descriptor_; }
   // Owner of a named segment's file (the caller's uid for anonymous ones).
   uid_t owner_uid() const { return owner_uid_; }
+
+  // Lets openers of a named segment in (see CreateNamed). Idempotent; a
+  // segment created anonymously or opened is published already.
+  void Publish() const;
 
   // Removes the name if it still refers to this segment (same inode).
   // Returns true if it removed it.
