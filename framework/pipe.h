@@ -147,8 +147,10 @@ struct NamedPipeOptions {
   // The last process to close its ends removes the name.
   bool remove_when_unused = true;
   // If the name exists but every process that used it is dead, remove it and
-  // create the pipe afresh (instead of AlreadyExists). A stale name whose
-  // file another user owns (see TrustedOwner) is PermissionDenied.
+  // create the pipe afresh (instead of AlreadyExists). So too a name whose
+  // creator died before it finished making the pipe (still unfinished after
+  // the 2 s an opener waits; the call then takes those 2 s). A stale name
+  // whose file another user owns (see TrustedOwner) is PermissionDenied.
   bool replace_stale = true;
   TrustedOwner trusted_owner = TrustedOwner::SelfOrRoot();
 };

@@ -23,6 +23,7 @@
 #include "buffered_pipe/internal/endpoint.h"
 #include "buffered_pipe/internal/factory.h"
 #include "buffered_pipe/internal/layout.h"
+#include "buffered_pipe/internal/segment.h"
 #include "buffered_pipe/pipe.h"
 #include "buffered_pipe/status.h"
 #include "gtest/gtest.h"
@@ -340,6 +341,56 @@ TEST(NamedPipeTest, AnOpenerWaitsUntilTheCreatorsEndsAreCounted) {
   ASSERT_TRUE(receiver.ok()) << receiver.status();
   EXPECT_EQ(receiver->peers().senders, 1u);
   EXPECT_TRUE(IsWouldBlock(receiver->try_recv_bytes().status()));
+}
+
+// A creator that dies between making the name and publishing it leaves a
+// file that no opener takes (it is never initialised) and that no slot marks
+// as stale: CreateNamedPipe reclaims it once it has been unfinished for
+// longer than an opener waits, and only then.
+TEST(NamedPipeTest, ANameWhoseCreatorDiedBeforePublishingIsReclaimed) {
+  const std::string name = UniqueName("unpublished");
+  absl::StatusOr<internal::RingSpec> ring = internal::GenericRingSpec(4096);
+  ASSERT_TRUE(ring.ok());
+  internal::SegmentSpec spec;
+  spec.kind = internal::SegmentKind::kGeneric;
+  spec.ring_count = 1;
+  spec.process_slot_count = PipeOptions{}.max_processes;
+  spec.rings[0] = *ring;
+  const pid_t creator = ForkChild([&] {
+    // The creation's first half, then death: no ends, no Publish (the
+    // attachment is kept, as a killed process's is, so its name stays).
+    static absl::StatusOr<std::shared_ptr<internal::Attachment>> attachment =
+        internal::CreateNamedAttachment(name, spec, {});
+    return attachment.ok() ? 0 : 1;
+  });
+  ASSERT_TRUE(WaitForChild(creator));
+  // Young, it is left alone: its creator may still be at work.
+  absl::StatusOr<bool> removed = internal::Segment::RemoveNameIfNeverPublished(name, {});
+  ASSERT_TRUE(removed.ok()) << removed.status();
+  EXPECT_FALSE(*removed);
+  // An opener waits for it, then refuses it.
+  EXPECT_TRUE(absl::IsDataLoss(OpenNamedPipe(name, kReceivingSide).status()));
+  NamedPipeOptions keep;
+  keep.replace_stale = false;
+  EXPECT_TRUE(absl::IsAlreadyExists(CreateNamedPipe(name, {.buffer_size = 4096}, keep).status()));
+  absl::StatusOr<std::pair<PipeEnd, PipeEnd>> pipe = CreateNamedPipe(name, {.buffer_size = 4096});
+  ASSERT_TRUE(pipe.ok()) << pipe.status();
+  absl::StatusOr<PipeEnd> sender = OpenNamedPipe(name, kSendingSide);
+  ASSERT_TRUE(sender.ok()) << sender.status();
+  ASSERT_TRUE(sender->send_bytes("after the reclaim").ok());
+  EXPECT_EQ(*pipe->first.recv_bytes(), "after the reclaim");
+}
+
+// A published pipe is never taken for an unfinished one, however old.
+TEST(NamedPipeTest, RemovingUnpublishedNamesLeavesAPublishedPipe) {
+  const std::string name = UniqueName("published");
+  absl::StatusOr<std::pair<PipeEnd, PipeEnd>> pipe = CreateNamedPipe(name, {.buffer_size = 4096});
+  ASSERT_TRUE(pipe.ok()) << pipe.status();
+  std::this_thread::sleep_for(internal::kInitialisationTimeout + std::chrono::milliseconds(100));
+  absl::StatusOr<bool> removed = internal::Segment::RemoveNameIfNeverPublished(name, {});
+  ASSERT_TRUE(removed.ok()) << removed.status();
+  EXPECT_FALSE(*removed);
+  EXPECT_TRUE(OpenNamedPipe(name, kSendingSide).ok());
 }
 
 TEST(NamedPipeTest, DuplexEndsOpenedByName) {

@@ -73,6 +73,12 @@ absl::StatusOr<std::shared_ptr<Attachment>> CreateNamedAttachment(const std::str
         old->UnlinkNameIfOurs();
         segment = Segment::CreateNamed(name, spec, creation.mode);
       }
+    } else if (absl::IsDataLoss(old.status())) {
+      // Not published within the opener's wait: perhaps its creator died
+      // between CreateNamed and Publish, which leaves no slot to judge by.
+      absl::StatusOr<bool> removed = Segment::RemoveNameIfNeverPublished(name, creation.owners);
+      if (!removed.ok()) return removed.status();
+      if (*removed) segment = Segment::CreateNamed(name, spec, creation.mode);
     }
   }
   if (!segment.ok()) return segment.status();

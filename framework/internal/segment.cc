@@ -4,6 +4,7 @@
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -29,6 +30,27 @@ constexpr std::uint64_t RoundUp(std::uint64_t value, std::uint64_t alignment) {
 }
 
 std::string ErrnoText(int error) { return std::strerror(error); }
+
+// Removes /dev/shm/<name> if it is still the file open as `descriptor`
+// (same inode): never a file that replaced it meanwhile.
+bool UnlinkNameIfSameFile(const std::string& name, int descriptor) {
+  struct stat ours {};
+  struct stat current {};
+  const std::string path = "/dev/shm/" + name;
+  if (fstat(descriptor, &ours) != 0 || stat(path.c_str(), &current) != 0) return false;
+  if (ours.st_dev != current.st_dev || ours.st_ino != current.st_ino) return false;
+  return shm_unlink(("/" + name).c_str()) == 0;
+}
+
+std::chrono::nanoseconds SinceLastChange(const struct stat& file) {
+  const auto nanoseconds = [](const timespec& time) {
+    return std::chrono::seconds(time.tv_sec) + std::chrono::nanoseconds(time.tv_nsec);
+  };
+  timespec now {};
+  clock_gettime(CLOCK_REALTIME, &now);
+  // The creator's fchmod and ftruncate set ctime; writes set mtime.
+  return nanoseconds(now) - std::max(nanoseconds(file.st_ctim), nanoseconds(file.st_mtim));
+}
 
 struct Offsets {
   std::uint64_t process_table = 0;
@@ -412,7 +434,7 @@ absl::StatusOr<Segment> Segment::MapExisting(int descriptor, const std::string& 
   segment.descriptor_ = descriptor;
 
   // A creator may still be initialising: wait (bounded) for it to publish.
-  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  const auto give_up = std::chrono::steady_clock::now() + kInitialisationTimeout;
   struct stat file {};
   void* address = MAP_FAILED;
   std::size_t mapped = 0;
@@ -512,12 +534,38 @@ void Segment::Publish() const {
 
 bool Segment::UnlinkNameIfOurs() const {
   if (name_.empty() || descriptor_ < 0) return false;
-  struct stat ours {};
-  struct stat current {};
-  const std::string path = "/dev/shm/" + name_;
-  if (fstat(descriptor_, &ours) != 0 || stat(path.c_str(), &current) != 0) return false;
-  if (ours.st_dev != current.st_dev || ours.st_ino != current.st_ino) return false;
-  return shm_unlink(("/" + name_).c_str()) == 0;
+  return UnlinkNameIfSameFile(name_, descriptor_);
+}
+
+absl::StatusOr<bool> Segment::RemoveNameIfNeverPublished(const std::string& name,
+                                                         const OwnerPolicy& owners) {
+  if (absl::Status status = ValidatePipeName(name); !status.ok()) return status;
+  const int descriptor = shm_open(("/" + name).c_str(), O_RDWR | O_CLOEXEC, 0);
+  if (descriptor < 0) return false;  // gone already, or not ours to judge
+  struct stat file {};
+  absl::StatusOr<bool> removed = false;
+  if (fstat(descriptor, &file) != 0) {
+    removed = false;
+  } else if (!owners.Trusts(file.st_uid)) {
+    removed = UntrustedOwnerError(name, file.st_uid);
+  } else if (SinceLastChange(file) >= kInitialisationTimeout) {
+    std::uint64_t magic = 0;  // a file too short for a header was never published
+    if (static_cast<std::uint64_t>(file.st_size) >= sizeof(SegmentHeader)) {
+      void* address =
+          mmap(nullptr, sizeof(SegmentHeader), PROT_READ, MAP_SHARED, descriptor, 0);
+      if (address == MAP_FAILED) {
+        magic = ~std::uint64_t{0};  // cannot tell: leave it
+      } else {
+        // Acquire as in MapExisting; any non-zero value is a publication
+        // (or not our file): either way not abandoned by our creator.
+        magic = static_cast<SegmentHeader*>(address)->magic.load(std::memory_order_acquire);
+        munmap(address, sizeof(SegmentHeader));
+      }
+    }
+    removed = magic == 0 && UnlinkNameIfSameFile(name, descriptor);
+  }
+  close(descriptor);
+  return removed;
 }
 
 }  // namespace buffered_pipe::internal

@@ -16,6 +16,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -84,6 +85,10 @@ struct OwnerPolicy {
 // The PermissionDenied of a named pipe whose file `owner` is not trusted.
 absl::Status UntrustedOwnerError(const std::string& name, uid_t owner);
 
+// How long an opener waits for a named segment's creator to publish it;
+// a name left unpublished for longer counts as abandoned.
+inline constexpr std::chrono::seconds kInitialisationTimeout{2};
+
 class Segment {
  public:
   // A segment that no other process can open by name; shared by fork, and,
@@ -99,7 +104,8 @@ class Segment {
   // creator can take its slot and count its ends first. Otherwise a receiver
   // opening the name in between would find no sender and report end of
   // stream. A creator that dies before publishing leaves a name that openers
-  // refuse as never initialised, as one that dies during initialisation does.
+  // refuse as never initialised, as one that dies during initialisation does,
+  // until RemoveNameIfNeverPublished takes it away.
   static absl::StatusOr<Segment> CreateNamed(const std::string& name, const SegmentSpec& spec,
                                              mode_t mode);
   // Maps an existing named segment after validating it. PermissionDenied if
@@ -113,6 +119,14 @@ class Segment {
   // when the segment is destroyed, or at once if opening fails. Its owner is
   // not checked: holding the descriptor is the permission.
   static absl::StatusOr<Segment> OpenDescriptor(int descriptor);
+  // Removes `name` if it is a segment that was never published and whose
+  // file has not changed for kInitialisationTimeout: its creator died (or
+  // stalled) between CreateNamed and Publish, and no opener would ever take
+  // it. Returns whether it removed the name. A published segment, a file
+  // that is not a segment, or one changed more recently is left alone;
+  // PermissionDenied if the file's owner is not trusted by `owners`.
+  static absl::StatusOr<bool> RemoveNameIfNeverPublished(const std::string& name,
+                                                         const OwnerPolicy& owners);
 
   Segment(Segment&& other) noexcept;
   Segment& operator=(Segment&& other) noexcept;
