@@ -106,6 +106,22 @@ bool ReturnsWithin(Clock::duration limit, Call call, Unstick unstick) {
   return in_time;
 }
 
+// A receive without a deadline on `receiver`, which must return within 2 s
+// (scaled) on its own; `unstick` (which should remove the forged state) is
+// called only if it does not, so that the test fails instead of hanging.
+struct BoundedReceive {
+  bool in_time = false;
+  absl::Status status;
+};
+template <typename Unstick>
+BoundedReceive ReceiveWithoutDeadline(PipeEnd& receiver, Unstick unstick) {
+  BoundedReceive result;
+  result.in_time = ReturnsWithin(
+      2s * ::buffered_pipe::testing::TimeScale(),
+      [&] { result.status = receiver.recv_bytes().status(); }, unstick);
+  return result;
+}
+
 // Fixed: a FIRST chunk's StreamHeader.writer_token was trusted; a token of
 // 0 (zero-filled memory) matched the free writer hold (0) for ever, so a
 // receive that took such a chunk waited for its next chunk without end,
@@ -293,23 +309,17 @@ TEST(CorruptionTest, AStreamHoldOfAFreeSlotIsDataLossNotAnEndlessWait) {
   raw.control().stream_writer.store(writer);
   raw.ForgeFrameAtHead(in::FrameKind::kFirst, payload, sizeof(payload));
 
-  absl::Status status;
-  EXPECT_TRUE(ReturnsWithin(
-      2s * ::buffered_pipe::testing::TimeScale(),
-      [&] { status = pipe->first.recv_bytes().status(); },
-      [&] { raw.control().stream_writer.store(0); }))
-      << "recv_bytes() waits for ever for a writer that cannot exist";
-  EXPECT_TRUE(absl::IsDataLoss(status)) << status;
+  BoundedReceive received =
+      ReceiveWithoutDeadline(pipe->first, [&] { raw.control().stream_writer.store(0); });
+  EXPECT_TRUE(received.in_time) << "recv_bytes() waits for ever for a writer that cannot exist";
+  EXPECT_TRUE(absl::IsDataLoss(received.status)) << received.status;
 
   // A reader hold of a free slot: a receive behind it.
   raw.control().stream_reader.store(in::token::Make(9, 201));
   raw.ForgeFrameAtHead(in::FrameKind::kFirst, payload, sizeof(payload));
-  EXPECT_TRUE(ReturnsWithin(
-      2s * ::buffered_pipe::testing::TimeScale(),
-      [&] { status = pipe->first.recv_bytes().status(); },
-      [&] { raw.control().stream_reader.store(0); }))
-      << "recv_bytes() waits for ever behind a reader that cannot exist";
-  EXPECT_TRUE(absl::IsDataLoss(status)) << status;
+  received = ReceiveWithoutDeadline(pipe->first, [&] { raw.control().stream_reader.store(0); });
+  EXPECT_TRUE(received.in_time) << "recv_bytes() waits for ever behind a reader that cannot exist";
+  EXPECT_TRUE(absl::IsDataLoss(received.status)) << received.status;
 }
 
 // The head lock (layout.h, "Receive") forged for a free slot, with a
@@ -325,13 +335,10 @@ TEST(CorruptionTest, AHeadLockOfAFreeSlotIsDataLossNotAnEndlessWait) {
   ASSERT_TRUE(pipe->second.send_bytes("behind the lock").ok());
   raw.control().head_lock.store(in::token::Make(1, 202));  // slot 202: free
   EXPECT_TRUE(IsWouldBlock(pipe->first.try_recv_bytes().status()));
-  absl::Status status;
-  EXPECT_TRUE(ReturnsWithin(
-      2s * ::buffered_pipe::testing::TimeScale(),
-      [&] { status = pipe->first.recv_bytes().status(); },
-      [&] { raw.control().head_lock.store(0); }))
-      << "recv_bytes() waits for ever behind a head lock nobody can drop";
-  EXPECT_TRUE(absl::IsDataLoss(status)) << status;
+  const BoundedReceive received =
+      ReceiveWithoutDeadline(pipe->first, [&] { raw.control().head_lock.store(0); });
+  EXPECT_TRUE(received.in_time) << "recv_bytes() waits for ever behind a head lock nobody can drop";
+  EXPECT_TRUE(absl::IsDataLoss(received.status)) << received.status;
   raw.control().head_lock.store(0);
   absl::StatusOr<std::string> message = pipe->first.recv_bytes();
   ASSERT_TRUE(message.ok()) << message.status();
