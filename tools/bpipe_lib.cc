@@ -16,6 +16,7 @@
 #include "absl/strings/str_format.h"
 #include "buffered_pipe/internal/attachment.h"
 #include "buffered_pipe/internal/factory.h"
+#include "buffered_pipe/internal/segment.h"
 
 namespace buffered_pipe::tools {
 namespace {
@@ -205,8 +206,13 @@ absl::Status Remove(const std::string& name, bool force) {
   if (!info.ok()) {
     if (absl::IsNotFound(info.status())) return info.status();
     if (!HasPipeMagic(name)) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("\"", name, "\" is not a buffered_pipe segment: not removed"));
+      // Perhaps one whose creator died before publishing it.
+      absl::StatusOr<bool> removed = in::Segment::RemoveNameIfNeverPublished(
+          name, in::OwnerPolicy{in::OwnerPolicy::Kind::kAny});
+      if (!removed.ok()) return removed.status();
+      if (*removed) return absl::OkStatus();
+      return absl::FailedPreconditionError(absl::StrCat(
+          "\"", name, "\" is not a buffered_pipe segment, or one still being created: not removed"));
     }
     if (!force) {
       return absl::FailedPreconditionError(absl::StrCat(

@@ -100,7 +100,10 @@ std::vector<ListEntry> List();
 
 // Removes the name of a pipe. FailedPrecondition while a live process uses
 // it (unless `force`), or if the file is not a buffered_pipe segment, or
-// cannot be read (unless `force`).
+// cannot be read (unless `force`). A pipe its creator never finished
+// (killed between making the file and publishing it) is removed once it has
+// been unfinished for longer than an opener waits (2 s); before that it may
+// still be in the making, and is left (FailedPrecondition).
 absl::Status Remove(const std::string& name, bool force);
 
 std::string FormatList(const std::vector<ListEntry>& entries);

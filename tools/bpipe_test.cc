@@ -10,10 +10,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <memory>
 #include <sstream>
+#include <thread>
 #include <string>
 #include <vector>
 
+#include "buffered_pipe/internal/factory.h"
+#include "buffered_pipe/internal/segment.h"
 #include "buffered_pipe/pipe.h"
 #include "buffered_pipe/static_pipe.h"
 #include "buffered_pipe/status.h"
@@ -48,6 +53,28 @@ std::string MakeStalePipe() {
     if (!pipe.ok()) _exit(1);
     (void)pipe->second.send_bytes("left behind");
     raise(SIGKILL);
+  }
+  int status = 0;
+  waitpid(creator, &status, 0);
+  return name;
+}
+
+// A named pipe whose creator died after making its file and before
+// publishing it (the first half of CreateNamedPipe, then _exit).
+std::string MakeUnfinishedPipe() {
+  const std::string name = UniqueName("unfinished");
+  absl::StatusOr<internal::RingSpec> ring = internal::GenericRingSpec(4096);
+  if (!ring.ok()) return name;
+  internal::SegmentSpec spec;
+  spec.kind = internal::SegmentKind::kGeneric;
+  spec.ring_count = 1;
+  spec.process_slot_count = 8;
+  spec.rings[0] = *ring;
+  const pid_t creator = fork();
+  if (creator == 0) {
+    static absl::StatusOr<std::shared_ptr<internal::Attachment>> attachment =
+        internal::CreateNamedAttachment(name, spec, {});
+    _exit(attachment.ok() ? 0 : 1);
   }
   int status = 0;
   waitpid(creator, &status, 0);
@@ -147,6 +174,19 @@ TEST(BpipeTest, StatShowsEndsMessagesInFlightAndStreamHolds) {
   EXPECT_NE(text.find("writer slot"), std::string::npos) << text;
   EXPECT_NE(text.find("1 sending, 1 receiving"), std::string::npos) << text;
   streaming->abort();
+}
+
+// An unfinished pipe is left while it may still be in the making, and
+// removed once it has been unfinished for longer than an opener waits.
+TEST(BpipeTest, AnUnfinishedPipeIsRemovedOnlyOnceAbandoned) {
+  const std::string name = MakeUnfinishedPipe();
+  ASSERT_TRUE(NameExists(name));
+  EXPECT_TRUE(absl::IsFailedPrecondition(Remove(name, /*force=*/false)));
+  EXPECT_TRUE(NameExists(name));
+  std::this_thread::sleep_for(internal::kInitialisationTimeout + std::chrono::milliseconds(200));
+  const absl::Status removed = Remove(name, /*force=*/false);
+  EXPECT_TRUE(removed.ok()) << removed;
+  EXPECT_FALSE(NameExists(name));
 }
 
 TEST(BpipeTest, AStalePipeIsDetectedAndRemoved) {
