@@ -381,16 +381,26 @@ TEST(NamedPipeTest, ANameWhoseCreatorDiedBeforePublishingIsReclaimed) {
   EXPECT_EQ(*pipe->first.recv_bytes(), "after the reclaim");
 }
 
-// A published pipe is never taken for an unfinished one, however old.
-TEST(NamedPipeTest, RemovingUnpublishedNamesLeavesAPublishedPipe) {
+// Neither a published pipe nor a file of another program (here zero-filled,
+// so its magic is 0 too) is ever taken for an unfinished pipe, however old.
+TEST(NamedPipeTest, RemovingUnpublishedNamesLeavesPipesAndForeignFiles) {
   const std::string name = UniqueName("published");
   absl::StatusOr<std::pair<PipeEnd, PipeEnd>> pipe = CreateNamedPipe(name, {.buffer_size = 4096});
   ASSERT_TRUE(pipe.ok()) << pipe.status();
+  const std::string foreign = UniqueName("foreign");
+  const int descriptor = shm_open(("/" + foreign).c_str(), O_RDWR | O_CREAT | O_EXCL, 0600);
+  ASSERT_GE(descriptor, 0);
+  ASSERT_EQ(ftruncate(descriptor, 1 << 16), 0);
+  close(descriptor);
   std::this_thread::sleep_for(internal::kInitialisationTimeout + std::chrono::milliseconds(100));
-  absl::StatusOr<bool> removed = internal::Segment::RemoveNameIfNeverPublished(name, {});
-  ASSERT_TRUE(removed.ok()) << removed.status();
-  EXPECT_FALSE(*removed);
+  for (const std::string& old : {name, foreign}) {
+    absl::StatusOr<bool> removed = internal::Segment::RemoveNameIfNeverPublished(old, {});
+    ASSERT_TRUE(removed.ok()) << removed.status();
+    EXPECT_FALSE(*removed) << old;
+  }
   EXPECT_TRUE(OpenNamedPipe(name, kSendingSide).ok());
+  EXPECT_TRUE(absl::IsAlreadyExists(CreateNamedPipe(foreign, {.buffer_size = 4096}).status()));
+  shm_unlink(("/" + foreign).c_str());
 }
 
 TEST(NamedPipeTest, DuplexEndsOpenedByName) {

@@ -42,6 +42,26 @@ bool UnlinkNameIfSameFile(const std::string& name, int descriptor) {
   return shm_unlink(("/" + name).c_str()) == 0;
 }
 
+// Whether the file open as `descriptor` is a segment its creator began and
+// never published: empty (killed right after creating the file), or our
+// header, complete but for `magic` (killed before Publish). Any other
+// content, a zero-filled file included, may be another program's: never.
+bool LooksAbandonedByItsCreator(int descriptor, const struct stat& file) {
+  const auto size = static_cast<std::uint64_t>(file.st_size);
+  if (size == 0) return true;
+  if (size < sizeof(SegmentHeader)) return false;
+  void* address = mmap(nullptr, sizeof(SegmentHeader), PROT_READ, MAP_SHARED, descriptor, 0);
+  if (address == MAP_FAILED) return false;
+  const auto* header = static_cast<const SegmentHeader*>(address);
+  // Acquire as in MapExisting: a publication now shows as a non-zero magic.
+  const bool abandoned = header->magic.load(std::memory_order_acquire) == 0 &&
+                         header->layout_version == kLayoutVersion &&
+                         header->header_size == sizeof(SegmentHeader) &&
+                         header->total_size == size;
+  munmap(address, sizeof(SegmentHeader));
+  return abandoned;
+}
+
 std::chrono::nanoseconds SinceLastChange(const struct stat& file) {
   const auto nanoseconds = [](const timespec& time) {
     return std::chrono::seconds(time.tv_sec) + std::chrono::nanoseconds(time.tv_nsec);
@@ -540,7 +560,7 @@ bool Segment::UnlinkNameIfOurs() const {
 absl::StatusOr<bool> Segment::RemoveNameIfNeverPublished(const std::string& name,
                                                          const OwnerPolicy& owners) {
   if (absl::Status status = ValidatePipeName(name); !status.ok()) return status;
-  const int descriptor = shm_open(("/" + name).c_str(), O_RDWR | O_CLOEXEC, 0);
+  const int descriptor = shm_open(("/" + name).c_str(), O_RDONLY | O_CLOEXEC, 0);
   if (descriptor < 0) return false;  // gone already, or not ours to judge
   struct stat file {};
   absl::StatusOr<bool> removed = false;
@@ -549,20 +569,7 @@ absl::StatusOr<bool> Segment::RemoveNameIfNeverPublished(const std::string& name
   } else if (!owners.Trusts(file.st_uid)) {
     removed = UntrustedOwnerError(name, file.st_uid);
   } else if (SinceLastChange(file) >= kInitialisationTimeout) {
-    std::uint64_t magic = 0;  // a file too short for a header was never published
-    if (static_cast<std::uint64_t>(file.st_size) >= sizeof(SegmentHeader)) {
-      void* address =
-          mmap(nullptr, sizeof(SegmentHeader), PROT_READ, MAP_SHARED, descriptor, 0);
-      if (address == MAP_FAILED) {
-        magic = ~std::uint64_t{0};  // cannot tell: leave it
-      } else {
-        // Acquire as in MapExisting; any non-zero value is a publication
-        // (or not our file): either way not abandoned by our creator.
-        magic = static_cast<SegmentHeader*>(address)->magic.load(std::memory_order_acquire);
-        munmap(address, sizeof(SegmentHeader));
-      }
-    }
-    removed = magic == 0 && UnlinkNameIfSameFile(name, descriptor);
+    removed = LooksAbandonedByItsCreator(descriptor, file) && UnlinkNameIfSameFile(name, descriptor);
   }
   close(descriptor);
   return removed;

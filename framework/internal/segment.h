@@ -122,8 +122,11 @@ class Segment {
   // Removes `name` if it is a segment that was never published and whose
   // file has not changed for kInitialisationTimeout: its creator died (or
   // stalled) between CreateNamed and Publish, and no opener would ever take
-  // it. Returns whether it removed the name. A published segment, a file
-  // that is not a segment, or one changed more recently is left alone;
+  // it. Only an empty file or one holding our header complete but for
+  // `magic` counts (a zero-filled file may be another program's, and so may
+  // be a creator's killed while it reserved the memory: left, for
+  // RemoveNamedPipe). Returns whether it removed the name. A published
+  // segment, any other file, or one changed more recently is left alone;
   // PermissionDenied if the file's owner is not trusted by `owners`.
   static absl::StatusOr<bool> RemoveNameIfNeverPublished(const std::string& name,
                                                          const OwnerPolicy& owners);
