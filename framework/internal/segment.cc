@@ -485,7 +485,8 @@ absl::StatusOr<Segment> Segment::MapExisting(int descriptor, const std::string& 
     }
     if (std::chrono::steady_clock::now() > give_up) {
       return absl::DataLossError(
-          absl::StrCat(label, " was never completely initialised (creator died?)"));
+          absl::StrCat(label, " was never completely initialised (creator died?); "
+                       "CreateNamedPipe reclaims such a name, RemoveNamedPipe removes it"));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
