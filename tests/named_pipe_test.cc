@@ -308,19 +308,24 @@ TEST(NamedPipeTest, StaleNameOfACrashedCreatorIsReclaimed) {
   EXPECT_EQ(*fresh->first.recv_bytes(), "fresh");
 }
 
+// What CreateNamedPipe(name, {.buffer_size = 4096}) asks of the segment, for
+// the tests that make the creation's first half by hand.
+internal::SegmentSpec SimplexSpec() {
+  internal::SegmentSpec spec;
+  spec.kind = internal::SegmentKind::kGeneric;
+  spec.ring_count = 1;
+  spec.process_slot_count = PipeOptions{}.max_processes;
+  spec.rings[0] = internal::GenericRingSpec(4096).value();  // a valid size: cannot fail
+  return spec;
+}
+
 // While its creator is still making a named pipe (the segment exists, the
 // creator's ends are not yet counted), an opener of the name waits: it never
 // finds a pipe without the creator's sender, which a receiver would take for
 // end of stream (as a bridge's local worker once did).
 TEST(NamedPipeTest, AnOpenerWaitsUntilTheCreatorsEndsAreCounted) {
   const std::string name = UniqueName("creating");
-  absl::StatusOr<internal::RingSpec> ring = internal::GenericRingSpec(4096);
-  ASSERT_TRUE(ring.ok());
-  internal::SegmentSpec spec;
-  spec.kind = internal::SegmentKind::kGeneric;
-  spec.ring_count = 1;
-  spec.process_slot_count = PipeOptions{}.max_processes;
-  spec.rings[0] = *ring;
+  const internal::SegmentSpec spec = SimplexSpec();
   // The creation's first half: the name exists, the ends are not opened.
   absl::StatusOr<std::shared_ptr<internal::Attachment>> attachment =
       internal::CreateNamedAttachment(name, spec, {});
@@ -349,13 +354,7 @@ TEST(NamedPipeTest, AnOpenerWaitsUntilTheCreatorsEndsAreCounted) {
 // longer than an opener waits, and only then.
 TEST(NamedPipeTest, ANameWhoseCreatorDiedBeforePublishingIsReclaimed) {
   const std::string name = UniqueName("unpublished");
-  absl::StatusOr<internal::RingSpec> ring = internal::GenericRingSpec(4096);
-  ASSERT_TRUE(ring.ok());
-  internal::SegmentSpec spec;
-  spec.kind = internal::SegmentKind::kGeneric;
-  spec.ring_count = 1;
-  spec.process_slot_count = PipeOptions{}.max_processes;
-  spec.rings[0] = *ring;
+  const internal::SegmentSpec spec = SimplexSpec();
   const pid_t creator = ForkChild([&] {
     // The creation's first half, then death: no ends, no Publish (the
     // attachment is kept, as a killed process's is, so its name stays).
